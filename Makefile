@@ -1,0 +1,56 @@
+# Quickstart:  make run   (install, build the embedded dataset, execute the walkthrough)
+#              make test  (unit tests + notebooks under nbval)
+#              make lab   (JupyterLab on notebooks/ with the project's kernel)
+PYTHON  ?= python3
+PROFILE ?= quick
+VENV    := .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+KERNEL  := vienna-lab
+NBVAL   := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
+
+.PHONY: install data run test unit nbtest lab bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python 3.10+ needed, found " + sys.version' \
+		|| { echo "Set PYTHON=/path/to/python3.11 (make run PYTHON=python3.11)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (vienna-lab)" >/dev/null
+	touch $(STAMP)
+
+data: $(STAMP)
+	VIENNA_PROFILE=$(PROFILE) $(PY) -m vienna_utils.synthetic
+
+run: data
+	mkdir -p build
+	@set -e; for nb in notebooks/[0-9][0-9]_*.ipynb; do \
+		name=$$(basename $$nb .ipynb); \
+		echo "== $$name ($(PROFILE) profile)"; \
+		VIENNA_PROFILE=$(PROFILE) $(VENV)/bin/papermill --kernel $(KERNEL) --cwd notebooks \
+			-p profile $(PROFILE) $$nb build/$$name.ipynb; \
+		$(VENV)/bin/jupyter nbconvert --log-level WARN --to html build/$$name.ipynb --output-dir build; \
+	done
+	@echo; echo "Results:"; \
+	echo "  executed notebooks and HTML: $$(pwd)/build/"; \
+	echo "  result records:              $$(pwd)/results/"
+
+unit: $(STAMP)
+	$(PY) -m pytest tests/
+
+nbtest: data
+	$(PY) -m pytest $(NBVAL) notebooks/
+
+test: unit nbtest
+
+lab: data
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+
+bench: $(STAMP)
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf build .pytest_cache

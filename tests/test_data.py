@@ -1,0 +1,76 @@
+import pandas as pd
+import pytest
+
+from vienna_utils.data import check_health, exclude, load_csv, load_l3d
+from vienna_utils.vienna import ViennaCodeError
+
+
+def test_load_csv_separators_bom_and_relative_paths(write_csv, tmp_path):
+    p = write_csv("path,codes,brand\na.png,27.05.01 26.1\nsub/b.png,\"270501;26.01.01, 29\",Acme\nc.png,\n",
+                  bom=True)
+    df = load_csv(p)
+    assert list(df.columns) == ["path", "codes", "brand"]
+    assert df["codes"].tolist() == [["27.05.01", "26.01"], ["27.05.01", "26.01.01", "29"], []]
+    assert df["path"][1] == str((tmp_path / "sub" / "b.png").resolve())
+    assert df["brand"][1] == "Acme"
+
+
+def test_load_csv_images_dir(write_csv, tmp_path):
+    df = load_csv(write_csv("path,codes\na.png,27\n"), images_dir=tmp_path / "imgs")
+    assert df["path"][0] == str((tmp_path / "imgs" / "a.png").resolve())
+
+
+def test_load_csv_malformed_code_names_file_and_line(write_csv):
+    p = write_csv("path,codes\na.png,27\nb.png,27.x5\n")
+    with pytest.raises(ViennaCodeError, match=r"labels.csv, line 3: '27.x5'"):
+        load_csv(p)
+
+
+def test_load_csv_missing_column_is_explained(write_csv):
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['codes'\]"):
+        load_csv(write_csv("path,labels\na.png,27\n"))
+
+
+def test_load_l3d_bare_string_and_list(write_json, tmp_path):
+    p = write_json([
+        {"file": "x.jpg", "text": "ACME", "vienna_codes": ["27.05.01", "26.01.03"], "year": 2001},
+        {"file": "y.jpg", "text": "", "vienna_codes": "03.01.01", "year": 2015},
+        {"file": "z.jpg", "text": None, "vienna_codes": [], "year": None},
+    ])
+    df = load_l3d(p, tmp_path / "images")
+    assert df["codes"].tolist() == [["27.05.01", "26.01.03"], ["03.01.01"], []]
+    assert df["text"][0] == "ACME" and df["year"][1] == 2015
+    assert df["path"][1].endswith("images/y.jpg")
+
+
+def test_load_l3d_malformed_code_names_record(write_json, tmp_path):
+    p = write_json([{"file": "x.jpg", "vienna_codes": "3-1-1"}])
+    with pytest.raises(ViennaCodeError, match=r"record 0 \(x.jpg\)"):
+        load_l3d(p, tmp_path)
+
+
+def test_check_health_reports_every_problem_and_drops_nothing(bad_corpus):
+    c = bad_corpus
+    df = pd.DataFrame({
+        "path": [str(c[k]) for k in ("good", "duplicate", "truncated", "zero_byte", "text_as_png",
+                                     "bomb", "missing", "cmyk", "png16", "exif_rotated")],
+        "codes": [["27"], ["27"], ["26"], ["26"], ["26"], ["26"], ["26"], [], ["35.01"], ["01"]],
+    })
+    health = check_health(df)
+    got = {(r.row, r.problem) for r in health.itertuples()}
+    assert got == {(1, "duplicate image"), (2, "unreadable image"), (3, "not an image"),
+                   (4, "not an image"), (5, "too large"), (6, "missing file"),
+                   (7, "empty label set"), (8, "unknown code")}
+    assert "same bytes as" in health.set_index("row").loc[1, "detail"]
+    assert len(df) == 10  # the loader's table is untouched
+
+    kept, excluded = exclude(df, health, problems=["missing file", "not an image"])
+    assert len(kept) == 7 and len(excluded) == 3
+    assert set(excluded["problem"]) == {"missing file", "not an image"}
+    with pytest.raises(ValueError, match="unknown problem"):
+        exclude(df, health, problems=["typo"])
+
+
+def test_check_health_labels_only(bad_corpus):
+    df = pd.DataFrame({"path": [str(bad_corpus["missing"])], "codes": [["27"]]})
+    assert check_health(df, check_images=False).empty

@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from vienna_utils.images import ImageLoadError, load_image, load_images, pad_to_square
+
+
+def test_good_png(bad_corpus):
+    a = load_image(bad_corpus["good"])
+    assert a.dtype == np.uint8 and a.shape == (20, 20, 3)
+    assert tuple(a[0, 0]) == (200, 30, 30)
+
+
+@pytest.mark.parametrize("name, message", [
+    ("truncated", "unreadable or truncated"), ("zero_byte", "not an image"),
+    ("text_as_png", "not an image"), ("bomb", "decompression bomb"), ("missing", "file not found"),
+])
+def test_bad_files_raise_clear_errors(bad_corpus, name, message):
+    with pytest.raises(ImageLoadError) as e:
+        load_image(bad_corpus[name], max_pixels=50_000_000)
+    assert message in str(e.value)
+    assert str(bad_corpus[name]) in str(e.value)
+
+
+def test_bomb_limit_can_be_raised_explicitly(bad_corpus):
+    assert load_image(bad_corpus["bomb"], size=8, max_pixels=100_000_000).shape == (8, 8, 3)
+
+
+def test_cmyk_becomes_rgb(bad_corpus):
+    a = load_image(bad_corpus["cmyk"])
+    assert a.shape == (16, 16, 3)
+    r, g, b = a[8, 8].astype(int)
+    assert r > 200 and g < 60 and b < 60
+
+
+def test_16bit_png_scaled_not_clipped(bad_corpus):
+    a = load_image(bad_corpus["png16"])
+    assert a.dtype == np.uint8 and (a == 255).all()
+    Image.fromarray(np.full((4, 4), 32896, dtype=np.uint16)).save(bad_corpus["png16"])
+    assert abs(int(load_image(bad_corpus["png16"])[0, 0, 0]) - 128) <= 1
+
+
+def test_transparency_composited_on_white(bad_corpus):
+    assert (load_image(bad_corpus["palette_transparent"]) == 255).all()
+    assert (load_image(bad_corpus["rgba"]) == 255).all()
+
+
+def test_exif_orientation_applied(bad_corpus):
+    assert load_image(bad_corpus["exif_rotated"]).shape == (30, 10, 3)
+
+
+def test_pad_to_square_keeps_aspect_and_pads_white():
+    img = Image.new("RGB", (40, 20), (0, 0, 0))
+    out = np.asarray(pad_to_square(img, 20))
+    assert out.shape == (20, 20, 3)
+    assert (out[:5] == 255).all() and (out[-5:] == 255).all()  # white bands above and below
+    assert (out[5:15] == 0).all()
+
+
+def test_load_images_stacks_and_propagates_errors(bad_corpus):
+    batch = load_images([bad_corpus["good"], bad_corpus["cmyk"]], size=12)
+    assert batch.shape == (2, 12, 12, 3) and batch.dtype == np.uint8
+    with pytest.raises(ImageLoadError):
+        load_images([bad_corpus["good"], bad_corpus["truncated"]], size=12)

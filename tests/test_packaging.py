@@ -1,0 +1,28 @@
+"""pyproject.toml and environment.yml list the same dependencies with the same lower bounds."""
+import re
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _norm(req: str):
+    m = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*(.*)$", req)
+    return m.group(1).lower().replace("_", "-"), m.group(2).replace(" ", "")
+
+
+def test_environment_yml_matches_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    want = dict(_norm(r) for r in project["dependencies"])
+    got = {}
+    text = (ROOT / "environment.yml").read_text()
+    for line in text.split("dependencies:", 1)[1].splitlines():
+        item = line.strip()
+        if not item.startswith("- ") or item.endswith(":"):
+            continue
+        item = item[2:].strip()
+        if item.startswith(("python", "pip", "-e")) and not item.startswith("pillow"):
+            continue
+        name, spec = _norm(item)
+        got[name] = spec
+    assert got == want

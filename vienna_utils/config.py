@@ -1,0 +1,129 @@
+"""Run profiles, project paths, and the one-line description every notebook prints first.
+
+Profiles
+--------
+``quick``: what CI and a CPU laptop run; small images, a subset, few epochs.
+``full``: what a GPU runs; 224 px, the whole embedded dataset, early stopping.
+The profile comes from the ``profile`` argument (a notebook's papermill
+parameter), else ``VIENNA_PROFILE``, else ``quick``.
+"""
+from __future__ import annotations
+
+import os
+import platform
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+__all__ = ["Profile", "PROFILES", "get_profile", "PROJECT_ROOT", "DATA_DIR", "RESULTS_DIR",
+           "describe_run"]
+
+
+def _project_root() -> Path:
+    here = Path(__file__).resolve().parent.parent
+    return here if (here / "pyproject.toml").is_file() else Path.cwd()
+
+
+#: The checkout (editable install), else the current folder.
+PROJECT_ROOT = _project_root()
+#: Generated datasets and caches; ``VIENNA_DATA_DIR`` overrides.
+DATA_DIR = Path(os.environ.get("VIENNA_DATA_DIR", PROJECT_ROOT / "data"))
+#: Result records; ``VIENNA_RESULTS_DIR`` overrides.
+RESULTS_DIR = Path(os.environ.get("VIENNA_RESULTS_DIR", PROJECT_ROOT / "results"))
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Sizes of one run profile.
+
+    Attributes
+    ----------
+    name : str
+    n_images : int
+        Embedded dataset size.
+    dataset_image_size : int
+        Pixel size the embedded dataset is generated at.
+    image_size : int
+        Pixel size the model sees.
+    max_train_images : int or None
+        Cap on training images (a subset), None for all.
+    epochs : int
+        Head epochs (frozen); the unfrozen phase uses ``fine_tune_epochs``.
+    fine_tune_epochs : int
+    batch_size : int
+    patience : int
+        Early-stopping patience, in epochs.
+    seed : int
+    """
+
+    name: str
+    n_images: int
+    dataset_image_size: int
+    image_size: int
+    max_train_images: int | None
+    epochs: int
+    fine_tune_epochs: int
+    batch_size: int
+    patience: int
+    seed: int = 0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+PROFILES = {
+    "quick": Profile("quick", n_images=5000, dataset_image_size=128, image_size=96,
+                     max_train_images=1500, epochs=8, fine_tune_epochs=1, batch_size=32,
+                     patience=3),
+    "full": Profile("full", n_images=20000, dataset_image_size=256, image_size=224,
+                    max_train_images=None, epochs=40, fine_tune_epochs=15, batch_size=64,
+                    patience=5),
+}
+
+
+def get_profile(profile: str | Profile | None = None) -> Profile:
+    """Resolve a profile from an argument, ``VIENNA_PROFILE``, or the default ``quick``."""
+    if isinstance(profile, Profile):
+        return profile
+    name = profile or os.environ.get("VIENNA_PROFILE") or "quick"
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)} "
+                         "(argument or VIENNA_PROFILE).")
+    return PROFILES[name]
+
+
+def keras_backend() -> str:
+    """The Keras backend that is or will be used, without importing Keras if not yet imported."""
+    import sys
+    if "keras" in sys.modules:
+        return sys.modules["keras"].backend.backend()
+    return os.environ.get("KERAS_BACKEND", "tensorflow")
+
+
+def device() -> str:
+    """A short description of the accelerator the backend sees, or the CPU."""
+    backend = keras_backend()
+    try:
+        if backend == "jax":
+            import jax
+            d = jax.devices()[0]
+            return f"{d.platform.upper()} ({getattr(d, 'device_kind', d)})"
+        if backend == "torch":
+            import torch
+            return f"GPU ({torch.cuda.get_device_name(0)})" if torch.cuda.is_available() else _cpu()
+        if backend == "tensorflow":
+            import tensorflow as tf
+            gpus = tf.config.list_physical_devices("GPU")
+            return f"GPU ({len(gpus)} visible)" if gpus else _cpu()
+    except Exception as e:  # a broken backend install must not hide the rest of the header
+        return f"unknown ({type(e).__name__}: {e})"
+    return _cpu()
+
+
+def _cpu() -> str:
+    return f"CPU ({os.cpu_count()} cores, {platform.machine()})"
+
+
+def describe_run(profile: Profile, data: str, weights: str = "no model in this notebook") -> str:
+    """The header line every notebook prints first: profile, backend, device, data, weights."""
+    return (f"profile: {profile.name} | Keras backend: {keras_backend()} | device: {device()}\n"
+            f"data: {data}\nbackbone weights: {weights}")

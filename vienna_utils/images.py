@@ -1,0 +1,132 @@
+"""Decode any image file to RGB uint8, the same way for every later step.
+
+Palette, RGBA/LA (alpha composited on white), CMYK, 16-bit and grayscale
+images become RGB uint8; EXIF orientation is applied; decompression bombs are
+refused; resizing keeps the aspect ratio and pads to a square with white, as
+L3D's images are.
+"""
+from __future__ import annotations
+
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+__all__ = ["ImageLoadError", "MAX_PIXELS", "open_rgb", "pad_to_square", "load_image", "load_images"]
+
+#: Largest image accepted, in pixels (about 8000 x 8000). Larger files are
+#: refused as possible decompression bombs; raise ``max_pixels`` to accept them.
+MAX_PIXELS = 64_000_000
+
+
+class ImageLoadError(ValueError):
+    """An image file that cannot be decoded; the message names the file and the fix."""
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    mode = img.mode
+    if mode == "P":
+        img = img.convert("RGBA") if "transparency" in img.info else img.convert("RGB")
+        mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        a = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if mode.startswith("I;16") or a.max(initial=0) > 255 else 255.0
+        a = np.clip(np.round(a / top * 255.0), 0, 255).astype(np.uint8)
+        img, mode = Image.fromarray(a, "L"), "L"
+    elif mode == "F":
+        a = np.asarray(img, dtype=np.float64)
+        scale = 255.0 if a.max(initial=0) <= 1.0 else 1.0
+        img, mode = Image.fromarray(np.clip(np.round(a * scale), 0, 255).astype(np.uint8), "L"), "L"
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return img.convert("RGB") if mode != "RGB" else img
+
+
+def open_rgb(path, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Open an image file as an RGB PIL image, fully decoded.
+
+    Parameters
+    ----------
+    path : str or Path
+    max_pixels : int
+        Refuse images with more pixels than this (decompression bombs).
+
+    Raises
+    ------
+    ImageLoadError
+        Missing file, not an image, truncated or corrupt data, or too many pixels.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ImageLoadError(f"{path}: file not found; check the path or the images_dir argument.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                w, h = img.size
+                if w * h > max_pixels:
+                    raise ImageLoadError(
+                        f"{path}: {w} x {h} = {w * h:,} pixels is over the limit of "
+                        f"{max_pixels:,} (a decompression bomb?); if you trust the file, "
+                        "pass a larger max_pixels.")
+                img = ImageOps.exif_transpose(img)
+                img.load()
+                return _to_rgb(img)
+    except ImageLoadError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise ImageLoadError(f"{path}: refused as a decompression bomb ({e}).") from e
+    except Image.UnidentifiedImageError as e:
+        raise ImageLoadError(f"{path}: not an image file PIL can read; remove it or "
+                             "replace it with the real image.") from e
+    except (OSError, SyntaxError, ValueError) as e:
+        raise ImageLoadError(f"{path}: unreadable or truncated image ({e}); "
+                             "re-download or re-export the file.") from e
+
+
+def pad_to_square(img: Image.Image, size: int) -> Image.Image:
+    """Resize keeping the aspect ratio so the longer side is ``size``, then pad with white."""
+    w, h = img.size
+    scale = size / max(w, h)
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    if (nw, nh) != (w, h):
+        img = img.resize((nw, nh), Image.Resampling.BILINEAR, reducing_gap=3.0)
+    if nw == nh == size:
+        return img
+    canvas = Image.new("RGB", (size, size), (255, 255, 255))
+    canvas.paste(img, ((size - nw) // 2, (size - nh) // 2))
+    return canvas
+
+
+def load_image(path, size: int | None = None, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Load one image as an (H, W, 3) uint8 array, padded to ``size`` x ``size`` if given."""
+    img = open_rgb(path, max_pixels=max_pixels)
+    if size is not None:
+        img = pad_to_square(img, size)
+    return np.asarray(img, dtype=np.uint8)
+
+
+def load_images(paths, size: int, n_jobs: int | None = None, progress: bool = False) -> np.ndarray:
+    """Load many images into one (N, size, size, 3) uint8 array with parallel decoding.
+
+    Raises the first :class:`ImageLoadError`; run
+    :func:`vienna_utils.data.check_health` first to find and exclude bad files.
+    """
+    paths = list(paths)
+    out = np.empty((len(paths), size, size, 3), dtype=np.uint8)
+
+    def work(i):
+        out[i] = load_image(paths[i], size)
+
+    with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+        it = pool.map(work, range(len(paths)))
+        if progress:
+            from tqdm.auto import tqdm
+            it = tqdm(it, total=len(paths), desc="decoding", leave=False)
+        for _ in it:
+            pass
+    return out

@@ -1,0 +1,130 @@
+"""The pictures the notebooks show. Each function draws on a given or new Axes and returns it."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+
+from .images import load_image
+from .imbalance import irlbl, labels_per_image
+from .vienna import title
+
+__all__ = ["label_counts_plot", "labels_per_image_plot", "irlbl_plot", "cooccurrence_heatmap",
+           "sample_grid", "real_vs_dataset_plot", "split_plot"]
+
+
+def _ax(ax, figsize=(10, 4)):
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def label_counts_plot(Y, labels, ax=None, log=True):
+    """Images per label, most frequent first (the count plot of a single-label tutorial)."""
+    ax = _ax(ax)
+    counts = np.asarray(Y).sum(axis=0)
+    order = np.argsort(-counts, kind="stable")
+    ax.bar([labels[i] for i in order], counts[order], color="#4c72b0")
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("Vienna category")
+    ax.set_ylabel("images" + (" (log scale)" if log else ""))
+    ax.tick_params(axis="x", rotation=90)
+    return ax
+
+
+def labels_per_image_plot(Y, ax=None):
+    """Bar chart of how many labels each image carries."""
+    ax = _ax(ax, (5, 3.5))
+    s = labels_per_image(Y)
+    ax.bar(s.index.astype(str), s.values, color="#55a868")
+    ax.set_xlabel("labels per image")
+    ax.set_ylabel("images")
+    return ax
+
+
+def irlbl_plot(Y, labels, ax=None):
+    """IRLbl per label on a log scale, with the MeanIR line."""
+    ax = _ax(ax)
+    r = irlbl(Y)
+    order = np.argsort(r, kind="stable")
+    finite = np.isfinite(r)
+    ax.bar([labels[i] for i in order], np.where(finite, r, np.nan)[order], color="#c44e52")
+    ax.axhline(r[finite].mean(), color="k", ls="--", lw=1, label=f"MeanIR = {r[finite].mean():.1f}")
+    ax.set_yscale("log")
+    ax.set_xlabel("Vienna category")
+    ax.set_ylabel("IRLbl (log scale)")
+    ax.tick_params(axis="x", rotation=90)
+    ax.legend()
+    return ax
+
+
+def cooccurrence_heatmap(co, ax=None, normalize=True):
+    """Heatmap of a co-occurrence table; normalised rows show P(column | row)."""
+    ax = _ax(ax, (9, 8))
+    m = co.to_numpy(dtype=float)
+    if normalize:
+        diag = np.diag(m).copy()
+        m = np.divide(m, diag[:, None], out=np.zeros_like(m), where=diag[:, None] > 0)
+        np.fill_diagonal(m, np.nan)
+    sns.heatmap(m, xticklabels=co.columns, yticklabels=co.index, cmap="viridis", ax=ax,
+                cbar_kws={"label": "P(column | row)" if normalize else "images"})
+    ax.set_xlabel("Vienna category")
+    ax.set_ylabel("Vienna category")
+    return ax
+
+
+def sample_grid(paths, Y, labels, per_label=4, cols_labels=None, seed=0, size=96):
+    """A grid of sample images: one row per label, ``per_label`` images each.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    Y = np.asarray(Y)
+    rng = np.random.default_rng(seed)
+    show = list(cols_labels or labels)
+    fig, axes = plt.subplots(len(show), per_label, figsize=(per_label * 1.3, len(show) * 1.35),
+                             squeeze=False)
+    for r, lab in enumerate(show):
+        idx = np.flatnonzero(Y[:, labels.index(lab)])
+        pick = rng.choice(idx, size=min(per_label, len(idx)), replace=False) if len(idx) else []
+        for c in range(per_label):
+            ax = axes[r, c]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for s in ax.spines.values():
+                s.set_visible(False)
+            if c < len(pick):
+                ax.imshow(load_image(paths[pick[c]], size))
+        axes[r, 0].set_ylabel(f"{lab} {title(lab)[:18]}", rotation=0, ha="right", va="center", fontsize=8)
+    fig.tight_layout(pad=0.2)
+    return fig
+
+
+def real_vs_dataset_plot(table, ax=None):
+    """Side-by-side bars of ``compare_with_real``'s real and dataset shares, log scale."""
+    ax = _ax(ax, (11, 4))
+    x = np.arange(len(table))
+    ax.bar(x - 0.2, table["real %"], width=0.4, label="real EUIPO (20,000 marks)", color="#4c72b0")
+    ax.bar(x + 0.2, table["dataset %"], width=0.4, label="this dataset", color="#dd8452")
+    ax.set_xticks(x, table.index, rotation=90)
+    ax.set_yscale("log")
+    ax.set_ylabel("share of images, % (log scale)")
+    ax.set_xlabel("Vienna category")
+    ax.legend()
+    return ax
+
+
+def split_plot(table, ax=None):
+    """Stacked shares of each label's positives in train / val / test (from ``split_table``)."""
+    ax = _ax(ax)
+    bottom = np.zeros(len(table))
+    for name, color in (("train", "#4c72b0"), ("val", "#55a868"), ("test", "#c44e52")):
+        ax.bar(table.index, table[f"{name} %"], bottom=bottom, label=name, color=color)
+        bottom += table[f"{name} %"].fillna(0).to_numpy()
+    ax.set_ylabel("% of the label's images")
+    ax.set_xlabel("Vienna category")
+    ax.tick_params(axis="x", rotation=90)
+    ax.legend(ncol=3, loc="lower right")
+    return ax
