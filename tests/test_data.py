@@ -74,3 +74,13 @@ def test_check_health_reports_every_problem_and_drops_nothing(bad_corpus):
 def test_check_health_labels_only(bad_corpus):
     df = pd.DataFrame({"path": [str(bad_corpus["missing"])], "codes": [["27"]]})
     assert check_health(df, check_images=False).empty
+
+
+def test_load_dataset_csv_and_l3d(write_csv, write_json, tmp_path):
+    from vienna_utils.data import load_dataset
+    df, src = load_dataset(csv_path=write_csv("path,codes\na.png,27\n"))
+    assert len(df) == 1 and "labels.csv" in src
+    df, src = load_dataset(l3d_json=write_json([{"file": "a.jpg", "vienna_codes": "27"}]), images_dir=tmp_path)
+    assert df["codes"][0] == ["27"] and src.startswith("L3D")
+    with pytest.raises(ValueError, match="images_dir"):
+        load_dataset(l3d_json=tmp_path / "results.json")

@@ -155,3 +155,10 @@ def test_compare_with_real_table():
     t = synthetic.compare_with_real(Y, ["26", "99"])
     assert t.loc["26", "dataset %"] == 50.0 and t.loc["26", "real %"] == round(100 * 0.37115, 2)
     assert t.loc["99", "difference"] == round(25.0 - 0.01, 2)
+
+
+def test_data_readme_lists_every_element():
+    text = (Path(__file__).resolve().parent.parent / "data" / "README.md").read_text(encoding="utf-8")
+    for cat, elements in synthetic.ELEMENTS.items():
+        for code, name, _ in elements:
+            assert f"{name}" in text and f"({code})" in text, (cat, name)

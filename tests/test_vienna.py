@@ -71,3 +71,15 @@ def test_encode_with_fixed_labels_rejects_others():
     assert Y.tolist() == [[1, 0]]
     with pytest.raises(ViennaCodeError, match="not among"):
         encode([["01"]], labels=["26", "27"])
+
+
+def test_resolve_unlabelled_options():
+    Y = np.array([[1, 0], [0, 0], [0, 1]], dtype=np.uint8)
+    Yk, lk, rk = vienna.resolve_unlabelled(Y, ["a", "b"], "keep")
+    assert Yk.shape == (3, 2) and rk.tolist() == [0, 1, 2]
+    Ye, le, re_ = vienna.resolve_unlabelled(Y, ["a", "b"], "exclude")
+    assert Ye.tolist() == [[1, 0], [0, 1]] and re_.tolist() == [0, 2]
+    Yo, lo, ro = vienna.resolve_unlabelled(Y, ["a", "b"], "other")
+    assert lo == ["a", "b", "other"] and Yo[:, 2].tolist() == [0, 1, 0]
+    with pytest.raises(ValueError):
+        vienna.resolve_unlabelled(Y, ["a", "b"], "drop")

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 __all__ = ["Profile", "PROFILES", "get_profile", "PROJECT_ROOT", "DATA_DIR", "RESULTS_DIR",
-           "describe_run"]
+           "describe_run", "import_keras", "keras_backend", "device"]
 
 
 def _project_root() -> Path:
@@ -91,6 +93,42 @@ def get_profile(profile: str | Profile | None = None) -> Profile:
     return PROFILES[name]
 
 
+@contextmanager
+def _native_stderr_silenced():
+    """Send file descriptor 2 to /dev/null for a moment.
+
+    TensorFlow's C++ runtime prints start-up lines (oneDNN notice, "could not
+    find cuda drivers", cuInit failure on CPU machines) straight to fd 2 before
+    any log level applies; in a notebook they become timestamped outputs. The
+    device actually found is reported by :func:`device` instead.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def import_keras():
+    """Import Keras (and its backend) with the backend's native start-up noise silenced."""
+    if "keras" not in sys.modules:
+        with _native_stderr_silenced():
+            import keras  # noqa: F401
+            if keras.backend.backend() == "tensorflow":
+                import tensorflow as tf
+                tf.config.list_physical_devices("GPU")  # the cuInit attempt, once
+    return sys.modules["keras"]
+
+
 def keras_backend() -> str:
     """The Keras backend that is or will be used, without importing Keras if not yet imported."""
     import sys
@@ -111,6 +149,7 @@ def device() -> str:
             import torch
             return f"GPU ({torch.cuda.get_device_name(0)})" if torch.cuda.is_available() else _cpu()
         if backend == "tensorflow":
+            import_keras()
             import tensorflow as tf
             gpus = tf.config.list_physical_devices("GPU")
             return f"GPU ({len(gpus)} visible)" if gpus else _cpu()

@@ -19,7 +19,7 @@ import pandas as pd
 from .images import ImageLoadError, open_rgb
 from .vienna import ViennaCodeError, is_known_code, normalize_code
 
-__all__ = ["load_csv", "load_l3d", "check_health", "exclude", "content_hash", "PROBLEMS"]
+__all__ = ["load_dataset", "load_csv", "load_l3d", "check_health", "exclude", "content_hash", "PROBLEMS"]
 
 #: Problems :func:`check_health` can report, one per row of its table.
 PROBLEMS = ("missing file", "not an image", "unreadable image", "too large",
@@ -216,3 +216,41 @@ def exclude(df: pd.DataFrame, health: pd.DataFrame, problems=PROBLEMS):
     excluded = health[health["problem"].isin(problems)]
     kept = df.drop(index=excluded["row"].unique()).reset_index(drop=True)
     return kept, excluded.reset_index(drop=True)
+
+
+def load_dataset(csv_path=None, l3d_json=None, images_dir=None, profile=None):
+    """Load the walkthrough's data: the user's CSV or L3D, else the embedded dataset.
+
+    Parameters
+    ----------
+    csv_path : str or Path, optional
+        A CSV manifest (see :func:`load_csv`).
+    l3d_json : str or Path, optional
+        L3D's ``results.json`` (see :func:`load_l3d`); needs ``images_dir``.
+    images_dir : str or Path, optional
+    profile : str, optional
+        Which embedded dataset to build or reuse when no file is given.
+
+    Returns
+    -------
+    df : DataFrame
+    source : str
+        A one-line description of the data, for notebook headers and result records.
+    """
+    if csv_path and l3d_json:
+        raise ValueError("give csv_path or l3d_json, not both")
+    if csv_path:
+        df = load_csv(csv_path, images_dir)
+        return df, f"CSV manifest {Path(csv_path).name} ({len(df)} images)"
+    if l3d_json:
+        if images_dir is None:
+            raise ValueError("load_dataset(l3d_json=...) needs images_dir, the folder of L3D's images")
+        df = load_l3d(l3d_json, images_dir)
+        return df, f"L3D {Path(l3d_json).name} ({len(df)} images)"
+    from .config import get_profile
+    from .synthetic import ensure_dataset
+    p = get_profile(profile)
+    folder = ensure_dataset(p, progress=False)
+    df = load_csv(folder / "labels.csv")
+    return df, (f"embedded synthetic marks {folder.name} ({len(df)} images, "
+                f"{p.dataset_image_size} px, seed {p.seed})")

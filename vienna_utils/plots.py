@@ -69,6 +69,8 @@ def cooccurrence_heatmap(co, ax=None, normalize=True):
         np.fill_diagonal(m, np.nan)
     sns.heatmap(m, xticklabels=co.columns, yticklabels=co.index, cmap="viridis", ax=ax,
                 cbar_kws={"label": "P(column | row)" if normalize else "images"})
+    ax.tick_params(axis="y", rotation=0, labelsize=8)
+    ax.tick_params(axis="x", rotation=90, labelsize=8)
     ax.set_xlabel("Vienna category")
     ax.set_ylabel("Vienna category")
     return ax

@@ -26,6 +26,7 @@ __all__ = [
     "encode",
     "Encoding",
     "DropReport",
+    "resolve_unlabelled",
 ]
 
 #: EUIPO's additions to WIPO's 29 categories.
@@ -234,3 +235,36 @@ def encode(codes_per_image: Iterable[Sequence[str]], level: str = "category",
     report = DropReport(drop, n_dropped, touched, len(emptied), empty_before,
                         np.asarray(emptied, dtype=int))
     return Encoding(Y, labels, report)
+
+
+def resolve_unlabelled(Y, labels, how: str = "keep"):
+    """Decide, explicitly, what happens to images with no label (e.g. after dropping 98/99).
+
+    Parameters
+    ----------
+    Y : array-like (n, L)
+    labels : list of str
+    how : {"keep", "exclude", "other"}
+        ``"keep"``: keep them as all-negative examples (binary cross-entropy
+        learns "none of these" from them). ``"exclude"``: remove them.
+        ``"other"``: add a label ``"other"`` that only they carry.
+
+    Returns
+    -------
+    Y : ndarray
+    labels : list of str
+    rows : ndarray
+        Indices into the input of the rows kept, in order.
+    """
+    Y = np.asarray(Y)
+    empty = Y.sum(axis=1) == 0
+    rows = np.arange(len(Y))
+    if how == "keep":
+        return Y, list(labels), rows
+    if how == "exclude":
+        return Y[~empty], list(labels), rows[~empty]
+    if how == "other":
+        if "other" in labels:
+            raise ValueError("labels already has an 'other' column")
+        return np.column_stack([Y, empty.astype(Y.dtype)]), list(labels) + ["other"], rows
+    raise ValueError(f"how must be 'keep', 'exclude' or 'other', not {how!r}")
