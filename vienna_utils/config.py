@@ -47,13 +47,16 @@ class Profile:
     image_size : int
         Pixel size the model sees.
     max_train_images : int or None
-        Cap on training images (a subset), None for all.
-    epochs : int
-        Head epochs (frozen); the unfrozen phase uses ``fine_tune_epochs``.
+        Cap on training images (a stratified subset), None for all.
+    head_epochs : int
+        Most epochs of the head on frozen features (early stopping usually ends sooner).
     fine_tune_epochs : int
+        Most epochs of the unfrozen phase.
     batch_size : int
     patience : int
-        Early-stopping patience, in epochs.
+        Early-stopping patience, in epochs, on validation macro AP.
+    head_lr, fine_tune_lr : float
+        Adam learning rates of the two phases.
     seed : int
     """
 
@@ -62,10 +65,12 @@ class Profile:
     dataset_image_size: int
     image_size: int
     max_train_images: int | None
-    epochs: int
+    head_epochs: int
     fine_tune_epochs: int
     batch_size: int
     patience: int
+    head_lr: float = 1e-3
+    fine_tune_lr: float = 1e-4
     seed: int = 0
 
     def as_dict(self) -> dict:
@@ -74,11 +79,11 @@ class Profile:
 
 PROFILES = {
     "quick": Profile("quick", n_images=5000, dataset_image_size=128, image_size=96,
-                     max_train_images=1500, epochs=8, fine_tune_epochs=1, batch_size=32,
-                     patience=3),
+                     max_train_images=1500, head_epochs=60, fine_tune_epochs=2, batch_size=32,
+                     patience=8),
     "full": Profile("full", n_images=20000, dataset_image_size=256, image_size=224,
-                    max_train_images=None, epochs=40, fine_tune_epochs=15, batch_size=64,
-                    patience=5),
+                    max_train_images=None, head_epochs=200, fine_tune_epochs=15, batch_size=64,
+                    patience=10),
 }
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from iterstrat.ml_stratifiers import MultilabelStratifiedShuffleSplit
 
-__all__ = ["split", "Split", "split_table"]
+__all__ = ["split", "Split", "split_table", "subsample"]
 
 SPLIT_NAMES = ("train", "val", "test")
 
@@ -126,3 +126,16 @@ def split_table(Y, parts, labels) -> pd.DataFrame:
     for name in SPLIT_NAMES:
         table[f"{name} %"] = (100 * table[name] / total).round(1)
     return table
+
+
+def subsample(Y, idx, n: int | None, seed: int = 0) -> np.ndarray:
+    """A stratified subset of ``n`` of the rows ``idx`` (all of them if ``n`` is None or larger).
+
+    Used by the quick profile to cap the training set while keeping every
+    label's share.
+    """
+    idx = np.asarray(idx)
+    if n is None or n >= len(idx):
+        return idx
+    _, keep = _stratified_cut(np.asarray(Y), idx, n / len(idx), seed)
+    return keep

@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+from sklearn.metrics import average_precision_score
+
+from vienna_utils import metrics
+
+
+def test_perfect_scores():
+    y = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
+    ev = metrics.evaluate(y, y.astype(float), ["a", "b"], train_counts=[150, 5])
+    assert ev.summary["mAP"] == 1 and ev.summary["macro_F1"] == 1 and ev.summary["subset_accuracy"] == 1
+    assert ev.per_label["group"].tolist() == ["head", "tail"]
+    assert ev.summary["head_mAP"] == 1 and np.isnan(ev.summary["medium_mAP"])
+
+
+def test_ap_matches_sklearn_and_label_without_positives_is_left_out():
+    rng = np.random.default_rng(0)
+    y = (rng.random((50, 3)) < 0.3).astype(int)
+    y[:, 2] = 0
+    s = rng.random((50, 3))
+    ev = metrics.evaluate(y, s, ["a", "b", "c"], train_counts=[30, 30, 30])
+    want = [average_precision_score(y[:, j], s[:, j]) for j in range(2)]
+    np.testing.assert_allclose(ev.per_label["AP"][:2], want)
+    assert np.isnan(ev.per_label.loc["c", "AP"])
+    assert ev.summary["mAP"] == pytest.approx(np.mean(want))
+    assert ev.summary["labels_without_positives"] == ["c"]
+    assert ev.summary["n_medium"] == 3
+
+
+def test_thresholds_apply():
+    y = np.array([[1], [0], [1], [0]])
+    s = np.array([[0.3], [0.1], [0.35], [0.2]])
+    assert metrics.evaluate(y, s, ["a"], [10]).summary["macro_F1"] == 0
+    assert metrics.evaluate(y, s, ["a"], [10], thresholds=[0.25]).summary["macro_F1"] == 1
+
+
+def test_tune_thresholds():
+    y = np.array([[1, 0], [0, 0], [1, 0], [0, 0]])
+    s = np.array([[0.3, 0.9], [0.1, 0.2], [0.35, 0.1], [0.2, 0.3]])
+    thr = metrics.tune_thresholds(y, s)
+    assert 0.2 < thr[0] <= 0.3
+    assert thr[1] == 0.5  # no positive in validation: nothing to tune
+
+
+def test_shape_mismatch():
+    with pytest.raises(ValueError, match="shapes differ"):
+        metrics.evaluate(np.zeros((2, 2)), np.zeros((2, 3)), ["a", "b"], [1, 1])
+
+
+def test_frequency_groups_cutoffs():
+    g = metrics.frequency_group([metrics.HEAD_MIN, metrics.HEAD_MIN - 1, metrics.TAIL_MAX, metrics.TAIL_MAX - 1])
+    assert g.tolist() == ["head", "medium", "medium", "tail"]

@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+
+from vienna_utils import model
+from vienna_utils.weights import Weights, resolve_weights
+
+W = resolve_weights("none")
+# Random numbers under a pretrained kind: the BatchNormalization policy of pretrained weights.
+PRETRAINED_KIND = Weights("imagenet", None, None, "imagenet (stand-in: no download in tests)")
+
+
+def _trainable_names(m):
+    return {layer.name for layer in m.backbone.layers if layer.trainable and layer.weights}
+
+
+@pytest.fixture(scope="module")
+def keras():
+    import keras
+    return keras
+
+
+def test_frozen_trains_only_the_head():
+    m = model.build_model(5, mode="frozen", weights=W, image_size=32)
+    assert _trainable_names(m) == set()
+    assert {v.path.split("/")[0] for v in m.trainable_weights} == {"labels"}
+
+
+def test_top_blocks_unfreezes_whole_top_blocks_but_no_batchnorm(keras):
+    m = model.build_model(5, mode="top_blocks", weights=PRETRAINED_KIND, image_size=32, unfrozen_blocks=2)
+    names = _trainable_names(m)
+    assert names and all(n.startswith(("block6", "block7", "top_")) for n in names)
+    bn = [l for l in m.backbone.layers if isinstance(l, keras.layers.BatchNormalization)]
+    assert not any(l.trainable for l in bn)
+    # every weighted non-BN layer of blocks 6 and 7 is unfrozen: whole blocks
+    want = {l.name for l in m.backbone.layers if l.weights and l.name.startswith(("block6", "block7", "top_"))
+            and not isinstance(l, keras.layers.BatchNormalization)}
+    assert names == want
+
+
+def test_full_unfreezes_everything_but_batchnorm(keras):
+    m = model.build_model(5, mode="full", weights=PRETRAINED_KIND, image_size=32)
+    for layer in m.backbone.layers:
+        if layer.weights:
+            assert layer.trainable == (not isinstance(layer, keras.layers.BatchNormalization)), layer.name
+
+
+def test_random_init_lets_batchnorm_train_when_unfrozen(keras):
+    m = model.build_model(5, mode="full", weights=W, image_size=32)
+    assert any(l.trainable for l in m.backbone.layers if isinstance(l, keras.layers.BatchNormalization))
+
+
+def test_bad_mode():
+    with pytest.raises(ValueError, match="mode must be"):
+        model.build_model(5, mode="half", weights=W, image_size=32)
+
+
+def test_posted_model_freezes_only_the_stem():
+    m = model.posted_model(7, weights=W, image_size=32)
+    frozen = [l.name for l in m.backbone.layers if not l.trainable]
+    assert len(frozen) == 20
+    assert frozen[-1].startswith("block2a") and any(n.startswith("stem") for n in frozen)
+    assert m.layers[-1].units == 7 and m.layers[-2].units == 2048
+
+
+def test_initial_bias_is_log_odds():
+    y = np.array([[1, 0], [0, 0], [0, 0], [0, 1]])
+    b = model.initial_bias(y)
+    np.testing.assert_allclose(b, np.log([0.25 / 0.75, 0.25 / 0.75]), rtol=1e-5)
+    m = model.build_head(8, 2, bias=b)
+    out = m.predict(np.zeros((1, 8)), verbose=0)
+    np.testing.assert_allclose(out[0], [0.25, 0.25], rtol=1e-4)

@@ -1,0 +1,85 @@
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from vienna_utils import train
+from vienna_utils.weights import resolve_weights
+
+
+def _separable(n=200, d=16, L=3, seed=0):
+    rng = np.random.default_rng(seed)
+    y = (rng.random((n, L)) < 0.3).astype("float32")
+    x = rng.normal(0, 1, (n, d)).astype("float32")
+    x[:, :L] += 3 * y  # each label shifts one feature
+    return x, y
+
+
+def test_fit_head_learns_and_stops_on_val_macro_ap():
+    x, y = _separable()
+    res = train.fit_head(x[:150], y[:150], x[150:], y[150:],
+                         train.FitConfig(epochs=40, patience=3, learning_rate=1e-2, seed=0))
+    assert "val_macro_ap" in res.history
+    assert res.best_val_macro_ap > 0.9
+    assert res.epochs_run <= 40 and 1 <= res.best_epoch <= res.epochs_run
+    # restored weights are the best epoch's
+    from vienna_utils.metrics import macro_ap
+    assert macro_ap(y[150:], res.model.predict(x[150:], verbose=0)) == pytest.approx(res.best_val_macro_ap, abs=1e-6)
+
+
+def test_fit_head_is_deterministic_for_a_seed():
+    x, y = _separable()
+    cfg = train.FitConfig(epochs=3, patience=5, seed=1)
+    a = train.fit_head(x[:150], y[:150], x[150:], y[150:], cfg).model.predict(x[:5], verbose=0)
+    b = train.fit_head(x[:150], y[:150], x[150:], y[150:], cfg).model.predict(x[:5], verbose=0)
+    np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_fine_tune_runs_two_phases_on_images():
+    rng = np.random.default_rng(0)
+    imgs = rng.integers(0, 255, (12, 32, 32, 3), dtype=np.uint8)
+    y = (rng.random((12, 2)) < 0.5).astype("float32")
+    w = resolve_weights("none")
+    head = train.fit_head(rng.normal(size=(12, 1280)).astype("float32"), y, rng.normal(size=(4, 1280)).astype("float32"),
+                          y[:4], train.FitConfig(epochs=1)).model
+    res = train.fine_tune(imgs[:8], y[:8], imgs[8:], y[8:], head, "top_blocks", w,
+                          train.FitConfig(epochs=1, batch_size=4, learning_rate=1e-4))
+    assert res.epochs_run == 1 and res.model.mode == "top_blocks"
+    assert res.images_per_second > 0
+
+
+BACKEND_SCRIPT = textwrap.dedent("""
+    import json, numpy as np
+    from vienna_utils import train, config
+    from vienna_utils.weights import resolve_weights
+    keras = config.import_keras()
+    rng = np.random.default_rng(0)
+    imgs = rng.integers(0, 255, (8, 32, 32, 3), dtype=np.uint8)
+    y = (rng.random((8, 2)) < 0.5).astype("float32")
+    head = train.fit_head(rng.normal(size=(8, 1280)).astype("float32"), y,
+                          rng.normal(size=(4, 1280)).astype("float32"), y[:4], train.FitConfig(epochs=2)).model
+    res = train.fine_tune(imgs[:6], y[:6], imgs[6:], y[6:], head, "full", resolve_weights("none"),
+                          train.FitConfig(epochs=1, batch_size=3, pos_weight=[2.0, 1.0]))
+    print(json.dumps({"backend": keras.backend.backend(), "loss": res.history["loss"][0]}))
+""")
+
+
+def _installed(mod):
+    import importlib.util
+    return importlib.util.find_spec(mod) is not None
+
+
+@pytest.mark.parametrize("backend, module", [("tensorflow", "tensorflow"), ("jax", "jax")])
+def test_tiny_model_trains_under_each_installed_backend(backend, module, tmp_path):
+    if not _installed(module):
+        pytest.skip(f"{module} is not installed: backend {backend} not tested here")
+    env = {**os.environ, "KERAS_BACKEND": backend, "VIENNA_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", BACKEND_SCRIPT], env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["backend"] == backend and np.isfinite(got["loss"])

@@ -1,0 +1,224 @@
+"""One experiment = data prepared once + runs that share its caches.
+
+:func:`prepare` loads, checks, encodes and splits the data the way every
+notebook does. :class:`Experiment` holds the backbone weights and the cached
+embeddings and images, and :meth:`Experiment.run` trains one configuration
+(frozen, top blocks or full), evaluates it on the test split and saves its
+result record.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from . import data as data_mod
+from .config import Profile, get_profile
+from .features import embeddings
+from .metrics import Evaluation, evaluate, tune_thresholds
+from .pipeline import image_array
+from .results import environment, save_record
+from .splits import split, subsample
+from .train import FitConfig, fine_tune, fit_head
+from .vienna import encode, resolve_unlabelled
+from .weights import Weights, resolve_weights
+
+__all__ = ["Data", "prepare", "Experiment", "Run"]
+
+
+@dataclass
+class Data:
+    """A prepared dataset: table, labels, split (row indices into ``df``)."""
+
+    df: object
+    source: str
+    Y: np.ndarray
+    labels: list
+    drop_report: object
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+    profile: Profile
+    excluded: object = None
+    train_full_size: int = 0
+
+    @property
+    def paths(self) -> list:
+        return self.df["path"].tolist()
+
+    def describe(self) -> str:
+        return (f"{self.source}; {len(self.labels)} labels; train {len(self.train)}"
+                f"{f' (stratified subset of {self.train_full_size})' if self.train_full_size > len(self.train) else ''}"
+                f" / val {len(self.val)} / test {len(self.test)}")
+
+
+def prepare(profile=None, data_csv=None, drop=(98, 99), unlabelled: str = "keep",
+            exclude_problems=(), check_images: bool = True) -> Data:
+    """Load, check, encode and split the walkthrough's data.
+
+    Parameters
+    ----------
+    profile : str or Profile, optional
+    data_csv : str or Path, optional
+        Your CSV manifest; default the embedded dataset.
+    drop : tuple of int
+        Categories dropped before encoding (notebook 02).
+    unlabelled : {"keep", "exclude", "other"}
+        What happens to images left with no label (:func:`vienna_utils.vienna.resolve_unlabelled`).
+    exclude_problems : iterable of str
+        Health problems whose images are excluded (see :data:`vienna_utils.data.PROBLEMS`).
+        Any other problem except duplicates stops with an error listing it;
+        duplicates are kept together in one split.
+    check_images : bool
+        Decode every image in the health check.
+    """
+    P = get_profile(profile)
+    df, source = data_mod.load_dataset(csv_path=data_csv, profile=P)
+    health = data_mod.check_health(df, check_images=check_images)
+    df, excluded = data_mod.exclude(df, health, problems=exclude_problems)
+    left = health[~health["problem"].isin(set(exclude_problems) | {"duplicate image"})]
+    if len(left):
+        counts = left["problem"].value_counts().to_dict()
+        raise ValueError(f"{source}: problems found {counts}, e.g. {left.iloc[0]['path']}: "
+                         f"{left.iloc[0]['detail']}. Exclude them explicitly with "
+                         f"prepare(exclude_problems={sorted(counts)}) or fix the files.")
+    enc = encode(df["codes"], drop=drop)
+    Y, labels, rows = resolve_unlabelled(enc.Y, enc.labels, unlabelled)
+    df = df.iloc[rows].reset_index(drop=True)
+    groups = [data_mod.content_hash(p) for p in df["path"]] if check_images else None
+    s = split(Y, seed=P.seed, groups=groups)
+    train = subsample(Y, s.train, P.max_train_images, seed=P.seed)
+    return Data(df, source, Y, labels, enc.report, train, s.val, s.test, P, excluded, len(s.train))
+
+
+@dataclass
+class Run:
+    """One trained configuration: its record (saved), evaluations and the fit."""
+
+    record: dict
+    evaluation: Evaluation
+    evaluation_tuned: Evaluation
+    fit: object = field(repr=False, default=None)
+    test_scores: np.ndarray = field(repr=False, default=None)
+
+
+class Experiment:
+    """Backbone weights + shared caches for the runs of one notebook.
+
+    Parameters
+    ----------
+    data : Data
+    weights : str, path or Weights, optional
+        See :func:`vienna_utils.weights.resolve_weights`.
+    fallback : str, optional
+        Named fallback if the weights cannot be had (recorded in every result).
+    notebook : str
+        Prefix of the run names.
+    save : bool
+        Write result records.
+    """
+
+    def __init__(self, data: Data, weights=None, fallback=None, notebook: str = "notebook", save: bool = True):
+        self.data = data
+        self.P = data.profile
+        self.weights: Weights = weights if isinstance(weights, Weights) else resolve_weights(weights, fallback)
+        self.notebook = notebook
+        self.save = save
+        self._heads = {}
+        self.timings = {}
+
+    @cached_property
+    def features(self) -> np.ndarray:
+        """Backbone embeddings of every image of the data (cached on disk)."""
+        feats, info = embeddings(self.data.paths, self.P.image_size, self.weights, seed=self.P.seed)
+        self.timings["embeddings"] = info
+        return feats
+
+    @cached_property
+    def images(self) -> np.ndarray:
+        """Every image of the data, decoded at the profile's size (cached on disk)."""
+        t0 = time.perf_counter()
+        arr = image_array(self.data.paths, self.P.image_size)
+        self.timings["images"] = {"seconds": time.perf_counter() - t0}
+        return arr
+
+    def head_config(self, **overrides) -> FitConfig:
+        return FitConfig(epochs=self.P.head_epochs, batch_size=self.P.batch_size, learning_rate=self.P.head_lr,
+                         patience=self.P.patience, seed=self.P.seed, **overrides)
+
+    def fine_tune_config(self, **overrides) -> FitConfig:
+        return FitConfig(epochs=self.P.fine_tune_epochs, batch_size=self.P.batch_size,
+                         learning_rate=self.P.fine_tune_lr, patience=self.P.patience, seed=self.P.seed,
+                         **overrides)
+
+    def run(self, mode: str = "frozen", approach: str = "baseline", train_idx=None, Y=None, labels=None,
+            pos_weight=None, loss=None, unfrozen_blocks: int = 2, notes: str = "") -> Run:
+        """Train one configuration, evaluate it on the test split, save its record.
+
+        Parameters
+        ----------
+        mode : {"frozen", "top_blocks", "full"}
+            Unfrozen modes train the head on frozen features first (phase one,
+            shared with the frozen run of the same approach), then fine-tune.
+        approach : str
+            Name of the balancing approach, for the record.
+        train_idx : array-like, optional
+            Training rows (repeats allowed, for oversampling); default the split's.
+        Y, labels : optional
+            A relabelled label matrix for all rows (approach 4); default the data's.
+        pos_weight : array-like, optional
+            Per-label positive weights for the loss.
+        loss : keras.losses.Loss, optional
+        unfrozen_blocks : int
+        notes : str
+        """
+        d = self.data
+        Y = d.Y if Y is None else np.asarray(Y)
+        labels = d.labels if labels is None else list(labels)
+        tr = d.train if train_idx is None else np.asarray(train_idx)
+        extra = {"pos_weight": None if pos_weight is None else [float(w) for w in pos_weight], "loss": loss}
+        t0 = time.perf_counter()
+        head_key = approach
+        if head_key not in self._heads:
+            hcfg = self.head_config(**extra)
+            self._heads[head_key] = (fit_head(self.features[tr], Y[tr], self.features[d.val], Y[d.val], hcfg), hcfg)
+        head_fit, hcfg = self._heads[head_key]
+        if mode == "frozen":
+            fit, cfg = head_fit, hcfg
+            val_scores = fit.model.predict(self.features[d.val], verbose=0)
+            test_scores = fit.model.predict(self.features[d.test], verbose=0)
+            seconds = fit.seconds
+        else:
+            cfg = self.fine_tune_config(**extra)
+            fit = fine_tune(self.images[tr], Y[tr], self.images[d.val], Y[d.val], head_fit.model, mode,
+                            self.weights, cfg, unfrozen_blocks)
+            val_scores = fit.model.predict(self.images[d.val], verbose=0)
+            test_scores = fit.model.predict(self.images[d.test], verbose=0)
+            seconds = head_fit.seconds + fit.seconds
+        train_counts = Y[tr].sum(axis=0)
+        ev = evaluate(Y[d.test], test_scores, labels, train_counts)
+        thr = tune_thresholds(Y[d.val], val_scores)
+        ev_tuned = evaluate(Y[d.test], test_scores, labels, train_counts, thresholds=thr)
+        record = {
+            "run": f"{self.notebook}_{approach}_{mode}_{self.P.name}",
+            "notebook": self.notebook, "approach": approach, "mode": mode,
+            "unfrozen_blocks": unfrozen_blocks if mode == "top_blocks" else None,
+            "profile": self.P.name, "profile_settings": self.P.as_dict(),
+            **environment(),
+            "weights": {**self.weights.as_dict(), "description": self.weights.describe()},
+            "data": d.source, "labels": labels, "n_train": int(len(tr)), "n_val": int(len(d.val)),
+            "n_test": int(len(d.test)), "split_seed": self.P.seed,
+            "fit": {"head": hcfg.as_dict(), **({"fine_tune": cfg.as_dict()} if mode != "frozen" else {})},
+            "epochs_run": fit.epochs_run, "best_epoch": fit.best_epoch,
+            "best_val_macro_ap": fit.best_val_macro_ap,
+            "seconds": round(seconds, 2), "images_per_second": round(fit.images_per_second, 1),
+            "wall_seconds_including_evaluation": round(time.perf_counter() - t0, 2),
+            "metrics": ev.summary, "metrics_tuned": ev_tuned.summary,
+            "per_label": ev.per_label.reset_index().to_dict(orient="list"),
+            "thresholds": thr.tolist(), "notes": notes,
+        }
+        if self.save:
+            save_record(record)
+        return Run(record, ev, ev_tuned, fit, test_scores)

@@ -1,0 +1,158 @@
+"""Honest multi-label metrics: per-label table and summary, thresholds tuned on validation.
+
+Labels are grouped by training frequency into head / medium / tail:
+``HEAD_MIN`` or more training images is head, fewer than ``TAIL_MAX`` is tail.
+Labels with no positive example in the evaluated split have no average
+precision; they are listed and left out of the means (never counted as 0 or 1).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import (average_precision_score, f1_score, hamming_loss,
+                             label_ranking_average_precision_score)
+
+__all__ = ["evaluate", "Evaluation", "tune_thresholds", "macro_ap", "frequency_group",
+           "HEAD_MIN", "TAIL_MAX"]
+
+#: A label with at least this many training images is "head".
+HEAD_MIN = 100
+#: A label with fewer than this many training images is "tail".
+TAIL_MAX = 20
+
+
+def frequency_group(train_counts) -> np.ndarray:
+    """'head', 'medium' or 'tail' per label, by training count (see HEAD_MIN, TAIL_MAX)."""
+    c = np.asarray(train_counts)
+    return np.where(c >= HEAD_MIN, "head", np.where(c < TAIL_MAX, "tail", "medium"))
+
+
+def _prf(y_true, y_pred):
+    """Per-label precision, recall, F1; 0 where undefined (no prediction / no positive)."""
+    tp = (y_pred & y_true).sum(axis=0).astype(float)
+    fp = (y_pred & (1 - y_true)).sum(axis=0)
+    fn = ((1 - y_pred) & y_true).sum(axis=0)
+    div = lambda a, b: np.divide(a, b, out=np.zeros_like(a), where=b > 0)  # noqa: E731
+    return div(tp, tp + fp), div(tp, tp + fn), div(2 * tp, 2 * tp + fp + fn)
+
+
+def _ap_per_label(y_true, y_score):
+    ap = np.full(y_true.shape[1], np.nan)
+    for j in range(y_true.shape[1]):
+        if y_true[:, j].any():
+            ap[j] = average_precision_score(y_true[:, j], y_score[:, j])
+    return ap
+
+
+def macro_ap(y_true, y_score) -> float:
+    """Mean average precision over the labels that have a positive example."""
+    ap = _ap_per_label(np.asarray(y_true), np.asarray(y_score))
+    return float(np.nanmean(ap)) if np.isfinite(ap).any() else float("nan")
+
+
+class Evaluation:
+    """Result of :func:`evaluate`: ``per_label`` (DataFrame) and ``summary`` (dict)."""
+
+    def __init__(self, per_label: pd.DataFrame, summary: dict):
+        self.per_label = per_label
+        self.summary = summary
+
+    def summary_frame(self, name: str = "value") -> pd.DataFrame:
+        return pd.DataFrame({name: self.summary}).round(4)
+
+    def __repr__(self):
+        keys = ("mAP", "macro_F1", "micro_F1", "head_mAP", "medium_mAP", "tail_mAP")
+        return "Evaluation(" + ", ".join(f"{k}={self.summary[k]:.3f}" for k in keys) + ")"
+
+
+def evaluate(y_true, y_score, labels, train_counts, thresholds=0.5) -> Evaluation:
+    """Evaluate multi-label scores against multi-hot truth.
+
+    Parameters
+    ----------
+    y_true : array-like (n, L)
+    y_score : array-like (n, L)
+        Sigmoid outputs.
+    labels : list of str
+    train_counts : array-like (L,)
+        Training images per label, for the head / medium / tail groups.
+    thresholds : float or array-like (L,)
+        Decision thresholds for precision, recall and F1 (0.5, or from
+        :func:`tune_thresholds`).
+
+    Returns
+    -------
+    Evaluation
+        ``per_label``: support, train count, group, precision, recall, F1, AP.
+        ``summary``: mAP (macro AP), micro_AP, macro_F1, micro_F1,
+        subset_accuracy, hamming_loss, LRAP, head/medium/tail mAP and the
+        number of labels in each, labels_without_positives.
+    """
+    y_true = np.asarray(y_true).astype(int)
+    y_score = np.asarray(y_score, dtype=np.float64)
+    if y_true.shape != y_score.shape or y_true.shape[1] != len(labels):
+        raise ValueError(f"shapes differ: y_true {y_true.shape}, y_score {y_score.shape}, "
+                         f"{len(labels)} labels")
+    thr = np.broadcast_to(np.asarray(thresholds, dtype=np.float64), (y_true.shape[1],))
+    y_pred = (y_score >= thr).astype(int)
+    support = y_true.sum(axis=0)
+    p, r, f = _prf(y_true, y_pred)
+    ap = _ap_per_label(y_true, y_score)
+    groups = frequency_group(train_counts)
+    per_label = pd.DataFrame({
+        "support": support, "train": np.asarray(train_counts).astype(int), "group": groups,
+        "threshold": thr, "precision": p, "recall": r, "F1": f, "AP": ap,
+    }, index=pd.Index(labels, name="label"))
+    has_pos = support > 0
+    summary = {
+        "mAP": float(np.nanmean(ap)) if has_pos.any() else float("nan"),
+        "micro_AP": float(average_precision_score(y_true, y_score, average="micro")) if y_true.any() else float("nan"),
+        "macro_F1": float(f[has_pos].mean()) if has_pos.any() else float("nan"),
+        "micro_F1": float(f1_score(y_true, y_pred, average="micro", zero_division=0)),
+        "subset_accuracy": float((y_pred == y_true).all(axis=1).mean()),
+        "hamming_loss": float(hamming_loss(y_true, y_pred)),
+        "LRAP": _lrap(y_true, y_score),
+    }
+    for g in ("head", "medium", "tail"):
+        sel = (groups == g) & has_pos
+        summary[f"{g}_mAP"] = float(ap[sel].mean()) if sel.any() else float("nan")
+        summary[f"n_{g}"] = int((groups == g).sum())
+    summary["labels_without_positives"] = [lab for lab, h in zip(labels, has_pos) if not h]
+    return Evaluation(per_label, summary)
+
+
+def _lrap(y_true, y_score) -> float:
+    rows = y_true.sum(axis=1) > 0  # LRAP is undefined for an image with no label
+    if not rows.any():
+        return float("nan")
+    return float(label_ranking_average_precision_score(y_true[rows], y_score[rows]))
+
+
+def tune_thresholds(y_true_val, y_score_val, metric: str = "f1", grid=None) -> np.ndarray:
+    """Per-label decision thresholds that maximise F1 on validation data.
+
+    Parameters
+    ----------
+    y_true_val, y_score_val : array-like (n, L)
+    metric : {"f1"}
+    grid : array-like, optional
+        Candidate thresholds; default 0.02 ... 0.98 in steps of 0.02.
+
+    Returns
+    -------
+    ndarray (L,)
+        The best threshold per label; 0.5 for a label with no positive in
+        validation (nothing to tune on).
+    """
+    if metric != "f1":
+        raise ValueError("only metric='f1' is implemented")
+    y = np.asarray(y_true_val).astype(bool)
+    s = np.asarray(y_score_val, dtype=np.float64)
+    grid = np.arange(0.02, 0.99, 0.02) if grid is None else np.asarray(grid)
+    pred = s[None, :, :] >= grid[:, None, None]  # (T, n, L)
+    tp = (pred & y[None]).sum(axis=1)
+    fp = (pred & ~y[None]).sum(axis=1)
+    fn = (~pred & y[None]).sum(axis=1)
+    f1 = np.divide(2 * tp, 2 * tp + fp + fn, out=np.zeros(tp.shape, float), where=(2 * tp + fp + fn) > 0)
+    best = grid[np.argmax(f1, axis=0)]
+    return np.where(y.any(axis=0), best, 0.5)

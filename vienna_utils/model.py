@@ -1,0 +1,205 @@
+"""EfficientNetB0 with a multi-label head, frozen or (partly) unfrozen.
+
+The backbone takes uint8-range RGB images (EfficientNet rescales and
+normalises inside). Unfreezing works on whole blocks (``block7*``, ``block6*``,
+...) and always keeps BatchNormalization layers frozen, which in Keras 3 also
+keeps them in inference mode: a small fine-tuning batch must not overwrite the
+pretrained batch statistics.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .config import import_keras
+from .weights import Weights, resolve_weights
+
+__all__ = ["MODES", "build_backbone", "build_model", "build_head", "posted_model", "set_trainable",
+           "unfrozen_layer_names", "augmentation", "initial_bias"]
+
+MODES = ("frozen", "top_blocks", "full")
+BACKBONE_NAME = "efficientnetb0"
+
+
+def _weights(weights) -> Weights:
+    return weights if isinstance(weights, Weights) else resolve_weights(weights)
+
+
+def build_backbone(image_size: int, weights="imagenet"):
+    """EfficientNetB0 without its top, global-average pooled to 1280 features.
+
+    Parameters
+    ----------
+    image_size : int
+    weights : str, path or Weights
+        See :func:`vienna_utils.weights.resolve_weights`.
+    """
+    keras = import_keras()
+    w = _weights(weights)
+    return keras.applications.EfficientNetB0(include_top=False, weights=w.keras_arg, pooling="avg",
+                                             input_shape=(image_size, image_size, 3),
+                                             name=BACKBONE_NAME)
+
+
+def _block_number(layer_name: str):
+    if layer_name.startswith("block"):
+        return int(layer_name[5])
+    if layer_name.startswith("top_"):
+        return 8  # the 1x1 top convolution after block 7
+    return 0
+
+
+def unfrozen_layer_names(backbone, mode: str, unfrozen_blocks: int = 2) -> list:
+    """Names of the backbone layers that train in ``mode`` (BatchNormalization excluded)."""
+    keras = import_keras()
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    if mode == "frozen":
+        return []
+    lowest = 8 - unfrozen_blocks if mode == "top_blocks" else 0
+    return [layer.name for layer in backbone.layers
+            if not isinstance(layer, keras.layers.BatchNormalization)
+            and layer.weights and (_block_number(layer.name) >= lowest if mode == "top_blocks" else True)]
+
+
+def set_trainable(backbone, mode: str, unfrozen_blocks: int = 2, train_batchnorm: bool = False):
+    """Freeze the backbone, then unfreeze the top ``unfrozen_blocks`` blocks (``top_blocks``) or all (``full``).
+
+    Blocks are EfficientNet's seven stages (``block1*`` ... ``block7*``) plus
+    the top convolution, which counts with block 7. BatchNormalization layers
+    stay frozen in every mode, unless ``train_batchnorm`` (only sensible for a
+    randomly initialised backbone, which has no statistics to protect).
+    """
+    names = set(unfrozen_layer_names(backbone, mode, unfrozen_blocks))
+    if train_batchnorm and names:
+        keras = import_keras()
+        names |= {layer.name for layer in backbone.layers
+                  if isinstance(layer, keras.layers.BatchNormalization)
+                  and (mode == "full" or _block_number(layer.name) >= 8 - unfrozen_blocks)}
+    backbone.trainable = True
+    for layer in backbone.layers:
+        layer.trainable = layer.name in names
+    if not names:
+        backbone.trainable = False
+    return backbone
+
+
+def initial_bias(y_train) -> np.ndarray:
+    """Log-odds of each label's training frequency: the head's starting bias.
+
+    With it the untrained model already predicts each label's base rate,
+    instead of 0.5 everywhere (TensorFlow's imbalanced-data tutorial).
+    """
+    p = np.clip(np.asarray(y_train, dtype=np.float64).mean(axis=0), 1e-4, 1 - 1e-4)
+    return np.log(p / (1 - p)).astype("float32")
+
+
+def build_head(n_features: int, n_labels: int, dropout: float = 0.2, bias=None, name="head"):
+    """The classifier alone, on pooled features: dropout + sigmoid Dense."""
+    keras = import_keras()
+    inp = keras.Input((n_features,), name="features")
+    x = keras.layers.Dropout(dropout, name="head_dropout")(inp)
+    out = _sigmoid_dense(keras, n_labels, bias)(x)
+    return keras.Model(inp, out, name=name)
+
+
+def _sigmoid_dense(keras, n_labels, bias):
+    init = keras.initializers.Constant(bias) if bias is not None else "zeros"
+    return keras.layers.Dense(n_labels, activation="sigmoid", bias_initializer=init, name="labels",
+                              dtype="float32")
+
+
+def augmentation(seed: int = 0):
+    """Light, label-preserving augmentation as Keras preprocessing layers (active in training only).
+
+    No flips: a mirrored letter or numeral is another sign.
+    """
+    keras = import_keras()
+    L = keras.layers
+    return keras.Sequential([
+        L.RandomTranslation(0.08, 0.08, fill_mode="constant", fill_value=255.0, seed=seed),
+        L.RandomZoom(0.1, fill_mode="constant", fill_value=255.0, seed=seed + 1),
+        L.RandomRotation(0.04, fill_mode="constant", fill_value=255.0, seed=seed + 2),
+    ], name="augmentation")
+
+
+def build_model(n_labels: int, mode: str = "frozen", weights="imagenet", image_size: int = 224,
+                unfrozen_blocks: int = 2, dropout: float = 0.2, bias=None, augment: bool = True,
+                seed: int = 0):
+    """EfficientNetB0 (ImageNet-style backbone) + pooling + dropout + sigmoid head.
+
+    Parameters
+    ----------
+    n_labels : int
+    mode : {"frozen", "top_blocks", "full"}
+        What of the backbone trains: nothing, the top ``unfrozen_blocks``
+        blocks, or all of it. BatchNormalization stays frozen.
+    weights : str, path or Weights
+    image_size : int
+    unfrozen_blocks : int
+        Blocks unfrozen in ``top_blocks`` mode (1-7; the top convolution comes with block 7).
+    dropout : float
+    bias : array-like, optional
+        Initial bias of the head, e.g. :func:`initial_bias` of the training labels.
+    augment : bool
+        Put :func:`augmentation` in front of the backbone.
+    seed : int
+
+    Returns
+    -------
+    keras.Model
+        Input: (image_size, image_size, 3) in 0-255. ``model.backbone`` and
+        ``model.weights_info`` are attached for inspection and records.
+    """
+    keras = import_keras()
+    w = _weights(weights)
+    backbone = build_backbone(image_size, w)
+    # Pretrained: BatchNormalization frozen and in inference mode (training=False), so small
+    # fine-tuning batches cannot overwrite the pretrained statistics. Random init has no
+    # statistics to protect (its features are near zero until BN adapts): BN trains there.
+    random_init = w.kind == "random"
+    set_trainable(backbone, mode, unfrozen_blocks, train_batchnorm=random_init and mode != "frozen")
+    inp = keras.Input((image_size, image_size, 3), name="image")
+    x = augmentation(seed)(inp) if augment else inp
+    x = backbone(x) if (random_init and mode != "frozen") else backbone(x, training=False)
+    x = keras.layers.Dropout(dropout, name="head_dropout")(x)
+    out = _sigmoid_dense(keras, n_labels, bias)(x)
+    model = keras.Model(inp, out, name=f"efficientnetb0_{mode}")
+    model.backbone = backbone
+    model.weights_info = w
+    model.mode = mode
+    return model
+
+
+def posted_model(n_labels: int, weights="imagenet", image_size: int = 224, freeze_first: int = 20):
+    """The architecture the reader posted, reproduced as written.
+
+    EfficientNetB0 (``include_top=False``), then GlobalAveragePooling2D,
+    BatchNormalization, Dense(2048, relu) and a sigmoid Dense, with
+    ``for layer in base.layers[:20]: layer.trainable = False``: the first 20
+    layers are frozen (the input, rescaling, normalisation, stem and block 1a),
+    and everything after them trains, BatchNormalization included.
+    """
+    keras = import_keras()
+    w = _weights(weights)
+    base = keras.applications.EfficientNetB0(include_top=False, weights=w.keras_arg,
+                                             input_shape=(image_size, image_size, 3))
+    for layer in base.layers[:freeze_first]:
+        layer.trainable = False
+    x = keras.layers.GlobalAveragePooling2D()(base.output)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.Dense(2048, activation="relu")(x)
+    out = keras.layers.Dense(n_labels, activation="sigmoid", dtype="float32")(x)
+    model = keras.Model(base.input, out, name="posted_model")
+    model.backbone = base
+    model.weights_info = w
+    model.mode = "posted"
+    return model
+
+
+def count_params(model) -> dict:
+    """Trainable and frozen parameter counts."""
+    trainable = int(sum(math.prod(v.shape) for v in model.trainable_weights))
+    frozen = int(sum(math.prod(v.shape) for v in model.non_trainable_weights))
+    return {"trainable": trainable, "frozen": frozen}

@@ -1,0 +1,143 @@
+"""Fit the head (frozen path, on cached embeddings) and fine-tune (unfrozen path, on images).
+
+Both paths stop early and restore the best epoch by **validation macro average
+precision** (sklearn's, computed on the whole validation set each epoch), not
+by accuracy. Seeds are set for Python, NumPy and the backend before every fit.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .config import import_keras
+from .losses import WeightedBinaryCrossentropy
+from .metrics import macro_ap
+from .model import build_head, build_model, initial_bias
+
+keras = import_keras()
+
+__all__ = ["FitConfig", "MacroAPCallback", "fit_head", "fine_tune", "FitResult"]
+
+
+@dataclass
+class FitConfig:
+    """Hyper-parameters of one fit.
+
+    Attributes
+    ----------
+    epochs : int
+        Maximum epochs (early stopping may end sooner).
+    batch_size : int
+    learning_rate : float
+    patience : int
+        Epochs without a better validation macro AP before stopping.
+    dropout : float
+    seed : int
+    pos_weight : list of float, optional
+        Per-label positive weights for :class:`WeightedBinaryCrossentropy`.
+    loss : keras.losses.Loss, optional
+        Overrides the weighted binary cross-entropy (e.g. focal loss).
+    """
+
+    epochs: int = 10
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    patience: int = 3
+    dropout: float = 0.2
+    seed: int = 0
+    pos_weight: list | None = None
+    loss: object = None
+
+    def make_loss(self):
+        return self.loss if self.loss is not None else WeightedBinaryCrossentropy(self.pos_weight)
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["loss"] = type(self.loss).__name__ if self.loss is not None else (
+            "weighted_bce" if self.pos_weight is not None else "bce")
+        return d
+
+
+@dataclass
+class FitResult:
+    """What a fit returns: the model, per-epoch history, best epoch, timing."""
+
+    model: object
+    history: dict
+    epochs_run: int
+    best_epoch: int
+    best_val_macro_ap: float
+    seconds: float
+    images_per_second: float
+
+
+class MacroAPCallback(keras.callbacks.Callback):
+    """Adds ``val_macro_ap`` (sklearn macro average precision on the whole validation set) to the logs.
+
+    Place it before EarlyStopping in the callback list so EarlyStopping sees it.
+    """
+
+    def __init__(self, x_val, y_val, batch_size=64):
+        super().__init__()
+        self.x_val, self.y_val, self.batch_size = x_val, np.asarray(y_val), batch_size
+
+    def on_epoch_end(self, epoch, logs=None):
+        scores = self.model.predict(self.x_val, batch_size=self.batch_size, verbose=0)
+        if logs is not None:
+            logs["val_macro_ap"] = macro_ap(self.y_val, scores)
+
+
+def _fit(model, x_tr, y_tr, x_va, y_va, cfg: FitConfig, n_images: int) -> FitResult:
+    stop = keras.callbacks.EarlyStopping(monitor="val_macro_ap", mode="max", patience=cfg.patience,
+                                         restore_best_weights=True, verbose=0)
+    t0 = time.perf_counter()
+    hist = model.fit(x_tr, np.asarray(y_tr, dtype="float32"), batch_size=cfg.batch_size, epochs=cfg.epochs,
+                     shuffle=True, verbose=0, callbacks=[MacroAPCallback(x_va, y_va), stop])
+    seconds = time.perf_counter() - t0
+    h = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    aps = h.get("val_macro_ap", [float("nan")])
+    best = int(np.nanargmax(aps)) if np.isfinite(aps).any() else len(aps) - 1
+    epochs_run = len(aps)
+    return FitResult(model, h, epochs_run, best + 1, float(aps[best]), seconds,
+                     n_images * epochs_run / seconds if seconds > 0 else float("nan"))
+
+
+def fit_head(features_train, y_train, features_val, y_val, cfg: FitConfig) -> FitResult:
+    """Train a dropout + sigmoid head on cached embeddings (the frozen path).
+
+    The head's bias starts at each label's training log-odds
+    (:func:`vienna_utils.model.initial_bias`).
+    """
+    keras.utils.set_random_seed(cfg.seed)
+    head = build_head(features_train.shape[1], np.asarray(y_train).shape[1], cfg.dropout,
+                      bias=initial_bias(y_train))
+    head.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=cfg.make_loss())
+    return _fit(head, features_train, y_train, features_val, y_val, cfg, len(features_train))
+
+
+def fine_tune(images_train, y_train, images_val, y_val, head, mode: str, weights, cfg: FitConfig,
+              unfrozen_blocks: int = 2) -> FitResult:
+    """Second phase of unfrozen training: start from a trained head, unfreeze, train with a low rate.
+
+    Parameters
+    ----------
+    images_train, images_val : ndarray (N, S, S, 3) uint8
+    y_train, y_val : ndarray (N, L)
+    head : keras.Model
+        The head trained on frozen features (phase one, :func:`fit_head`).
+    mode : {"top_blocks", "full"}
+    weights : Weights
+        The same backbone weights the head was trained on.
+    cfg : FitConfig
+        ``learning_rate`` should be about 10x lower than the head's.
+    unfrozen_blocks : int
+    """
+    keras.utils.set_random_seed(cfg.seed)
+    model = build_model(np.asarray(y_train).shape[1], mode=mode, weights=weights,
+                        image_size=images_train.shape[1], unfrozen_blocks=unfrozen_blocks,
+                        dropout=cfg.dropout, seed=cfg.seed)
+    model.get_layer("labels").set_weights(head.get_layer("labels").get_weights())
+    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=cfg.make_loss())
+    return _fit(model, images_train, y_train, images_val, y_val, cfg, len(images_train))
