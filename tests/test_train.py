@@ -83,3 +83,9 @@ def test_tiny_model_trains_under_each_installed_backend(backend, module, tmp_pat
     assert out.returncode == 0, out.stderr[-2000:]
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["backend"] == backend and np.isfinite(got["loss"])
+
+
+def test_early_stopping_epoch_matches_keras_rule():
+    assert train.early_stopping_epoch([0.1, 0.3, 0.2, 0.25, 0.28], patience=3) == (5, 2)
+    assert train.early_stopping_epoch([0.1, 0.2, 0.3], patience=2) == (3, 3)
+    assert train.early_stopping_epoch([3.0, 2.0, 2.5, 2.6], patience=2, mode="min") == (4, 2)

@@ -50,7 +50,7 @@ def test_imagenet_offline_with_named_fallback_is_recorded(monkeypatch):
     monkeypatch.setattr(keras.utils, "get_file", _offline)
     w = W.resolve_weights("imagenet", fallback="random")
     assert w.kind == "random" and w.is_fallback and w.requested == "imagenet"
-    assert "FALLBACK" in w.describe() and "imagenet" in w.fallback_reason
+    assert "FALLBACK for 'imagenet'" in w.describe() and "download failed" in w.fallback_reason
     monkeypatch.setenv("VIENNA_WEIGHTS_FALLBACK", "random")
     assert W.resolve_weights("imagenet").is_fallback
     with pytest.raises(ValueError, match="unknown fallback"):

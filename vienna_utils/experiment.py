@@ -25,7 +25,7 @@ from .train import FitConfig, fine_tune, fit_head
 from .vienna import encode, resolve_unlabelled
 from .weights import Weights, resolve_weights
 
-__all__ = ["Data", "prepare", "Experiment", "Run"]
+__all__ = ["Data", "prepare", "Experiment", "Run", "summary_table", "chance_map"]
 
 
 @dataclass
@@ -55,7 +55,7 @@ class Data:
 
 
 def prepare(profile=None, data_csv=None, drop=(98, 99), unlabelled: str = "keep",
-            exclude_problems=(), check_images: bool = True) -> Data:
+            exclude_problems=(), check_images: bool = True, loaded=None, health=None) -> Data:
     """Load, check, encode and split the walkthrough's data.
 
     Parameters
@@ -73,10 +73,15 @@ def prepare(profile=None, data_csv=None, drop=(98, 99), unlabelled: str = "keep"
         duplicates are kept together in one split.
     check_images : bool
         Decode every image in the health check.
+    loaded : (DataFrame, str), optional
+        A table and its source from :func:`vienna_utils.data.load_dataset`, if the caller has them.
+    health : DataFrame, optional
+        Its :func:`vienna_utils.data.check_health` report, if already made.
     """
     P = get_profile(profile)
-    df, source = data_mod.load_dataset(csv_path=data_csv, profile=P)
-    health = data_mod.check_health(df, check_images=check_images)
+    df, source = loaded if loaded is not None else data_mod.load_dataset(csv_path=data_csv, profile=P)
+    if health is None:
+        health = data_mod.check_health(df, check_images=check_images)
     df, excluded = data_mod.exclude(df, health, problems=exclude_problems)
     left = health[~health["problem"].isin(set(exclude_problems) | {"duplicate image"})]
     if len(left):
@@ -154,7 +159,8 @@ class Experiment:
                          **overrides)
 
     def run(self, mode: str = "frozen", approach: str = "baseline", train_idx=None, Y=None, labels=None,
-            pos_weight=None, loss=None, unfrozen_blocks: int = 2, notes: str = "") -> Run:
+            pos_weight=None, loss=None, unfrozen_blocks: int = 2, head: str = "plain",
+            notes: str = "") -> Run:
         """Train one configuration, evaluate it on the test split, save its record.
 
         Parameters
@@ -172,15 +178,17 @@ class Experiment:
             Per-label positive weights for the loss.
         loss : keras.losses.Loss, optional
         unfrozen_blocks : int
+        head : {"plain", "posted"}
         notes : str
         """
         d = self.data
         Y = d.Y if Y is None else np.asarray(Y)
         labels = d.labels if labels is None else list(labels)
         tr = d.train if train_idx is None else np.asarray(train_idx)
-        extra = {"pos_weight": None if pos_weight is None else [float(w) for w in pos_weight], "loss": loss}
+        extra = {"pos_weight": None if pos_weight is None else [float(w) for w in pos_weight], "loss": loss,
+                 "head": head}
         t0 = time.perf_counter()
-        head_key = approach
+        head_key = (approach, head)
         if head_key not in self._heads:
             hcfg = self.head_config(**extra)
             self._heads[head_key] = (fit_head(self.features[tr], Y[tr], self.features[d.val], Y[d.val], hcfg), hcfg)
@@ -202,8 +210,8 @@ class Experiment:
         thr = tune_thresholds(Y[d.val], val_scores)
         ev_tuned = evaluate(Y[d.test], test_scores, labels, train_counts, thresholds=thr)
         record = {
-            "run": f"{self.notebook}_{approach}_{mode}_{self.P.name}",
-            "notebook": self.notebook, "approach": approach, "mode": mode,
+            "run": f"{self.notebook}_{approach}_{mode}{'' if head == 'plain' else '_' + head + '-head'}_{self.P.name}",
+            "notebook": self.notebook, "approach": approach, "mode": mode, "head": head,
             "unfrozen_blocks": unfrozen_blocks if mode == "top_blocks" else None,
             "profile": self.P.name, "profile_settings": self.P.as_dict(),
             **environment(),
@@ -222,3 +230,35 @@ class Experiment:
         if self.save:
             save_record(record)
         return Run(record, ev, ev_tuned, fit, test_scores)
+
+
+def summary_table(runs: dict, tuned: bool = True):
+    """One row per run: mAP, F1 (at 0.5 and with tuned thresholds), head/medium/tail mAP, epochs, time.
+
+    Parameters
+    ----------
+    runs : dict
+        Name -> :class:`Run`.
+    tuned : bool
+        Add the macro F1 with per-label thresholds tuned on validation.
+    """
+    import pandas as pd
+    rows = {}
+    for name, r in runs.items():
+        m = r.record["metrics"]
+        row = {"mAP": m["mAP"], "micro AP": m["micro_AP"], "macro F1 @0.5": m["macro_F1"]}
+        if tuned:
+            row["macro F1 tuned"] = r.record["metrics_tuned"]["macro_F1"]
+        row.update({"head mAP": m["head_mAP"], "medium mAP": m["medium_mAP"], "tail mAP": m["tail_mAP"],
+                    "epochs": r.record["epochs_run"], "train s": r.record["seconds"]})
+        rows[name] = row
+    t = pd.DataFrame(rows).T
+    t["epochs"] = t["epochs"].astype(int)
+    return t.astype({c: float for c in t.columns if c != "epochs"}).round(3)
+
+
+def chance_map(data: Data, Y=None) -> float:
+    """mAP of uninformative scores on the test split: the mean test prevalence of the labels present."""
+    Y = data.Y if Y is None else Y
+    p = Y[data.test].mean(axis=0)
+    return float(p[p > 0].mean())

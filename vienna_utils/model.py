@@ -15,7 +15,8 @@ import numpy as np
 from .config import import_keras
 from .weights import Weights, resolve_weights
 
-__all__ = ["MODES", "build_backbone", "build_model", "build_head", "posted_model", "set_trainable",
+__all__ = ["MODES", "HEADS", "build_backbone", "build_model", "build_head", "copy_head_weights",
+           "posted_model", "set_trainable", "count_params",
            "unfrozen_layer_names", "augmentation", "initial_bias"]
 
 MODES = ("frozen", "top_blocks", "full")
@@ -37,9 +38,13 @@ def build_backbone(image_size: int, weights="imagenet"):
     """
     keras = import_keras()
     w = _weights(weights)
-    return keras.applications.EfficientNetB0(include_top=False, weights=w.keras_arg, pooling="avg",
-                                             input_shape=(image_size, image_size, 3),
-                                             name=BACKBONE_NAME)
+    backbone = keras.applications.EfficientNetB0(include_top=False, weights=w.keras_arg, pooling="avg",
+                                                 input_shape=(image_size, image_size, 3),
+                                                 name=BACKBONE_NAME)
+    if w.kind == "project":
+        from .pretrain import load_backbone_weights
+        load_backbone_weights(backbone, w.path)
+    return backbone
 
 
 def _block_number(layer_name: str):
@@ -95,13 +100,38 @@ def initial_bias(y_train) -> np.ndarray:
     return np.log(p / (1 - p)).astype("float32")
 
 
-def build_head(n_features: int, n_labels: int, dropout: float = 0.2, bias=None, name="head"):
-    """The classifier alone, on pooled features: dropout + sigmoid Dense."""
+HEADS = ("plain", "posted")
+
+
+def _head_layers(x, keras, n_labels, head, dropout, bias):
+    if head == "plain":
+        x = keras.layers.Dropout(dropout, name="head_dropout")(x)
+    elif head == "posted":  # the reader's head: BatchNormalization, Dense 2048 relu
+        x = keras.layers.BatchNormalization(name="head_bn")(x)
+        x = keras.layers.Dense(2048, activation="relu", name="head_dense")(x)
+    else:
+        raise ValueError(f"head must be one of {HEADS}, not {head!r}")
+    return _sigmoid_dense(keras, n_labels, bias)(x)
+
+
+def build_head(n_features: int, n_labels: int, dropout: float = 0.2, bias=None, head: str = "plain",
+               name="head"):
+    """The classifier alone, on pooled features.
+
+    ``head="plain"``: dropout + sigmoid Dense. ``head="posted"``: the reader's
+    BatchNormalization + Dense(2048, relu) + sigmoid Dense.
+    """
     keras = import_keras()
     inp = keras.Input((n_features,), name="features")
-    x = keras.layers.Dropout(dropout, name="head_dropout")(inp)
-    out = _sigmoid_dense(keras, n_labels, bias)(x)
-    return keras.Model(inp, out, name=name)
+    return keras.Model(inp, _head_layers(inp, keras, n_labels, head, dropout, bias), name=name)
+
+
+def copy_head_weights(src, dst):
+    """Copy the head layers (``head_*`` and ``labels``) from one model to another by name."""
+    for layer in src.layers:
+        if layer.name.startswith("head_") or layer.name == "labels":
+            if layer.weights:
+                dst.get_layer(layer.name).set_weights(layer.get_weights())
 
 
 def _sigmoid_dense(keras, n_labels, bias):
@@ -126,7 +156,7 @@ def augmentation(seed: int = 0):
 
 def build_model(n_labels: int, mode: str = "frozen", weights="imagenet", image_size: int = 224,
                 unfrozen_blocks: int = 2, dropout: float = 0.2, bias=None, augment: bool = True,
-                seed: int = 0):
+                seed: int = 0, head: str = "plain"):
     """EfficientNetB0 (ImageNet-style backbone) + pooling + dropout + sigmoid head.
 
     Parameters
@@ -145,6 +175,8 @@ def build_model(n_labels: int, mode: str = "frozen", weights="imagenet", image_s
     augment : bool
         Put :func:`augmentation` in front of the backbone.
     seed : int
+    head : {"plain", "posted"}
+        See :func:`build_head`.
 
     Returns
     -------
@@ -163,8 +195,7 @@ def build_model(n_labels: int, mode: str = "frozen", weights="imagenet", image_s
     inp = keras.Input((image_size, image_size, 3), name="image")
     x = augmentation(seed)(inp) if augment else inp
     x = backbone(x) if (random_init and mode != "frozen") else backbone(x, training=False)
-    x = keras.layers.Dropout(dropout, name="head_dropout")(x)
-    out = _sigmoid_dense(keras, n_labels, bias)(x)
+    out = _head_layers(x, keras, n_labels, head, dropout, bias)
     model = keras.Model(inp, out, name=f"efficientnetb0_{mode}")
     model.backbone = backbone
     model.weights_info = w
@@ -185,6 +216,9 @@ def posted_model(n_labels: int, weights="imagenet", image_size: int = 224, freez
     w = _weights(weights)
     base = keras.applications.EfficientNetB0(include_top=False, weights=w.keras_arg,
                                              input_shape=(image_size, image_size, 3))
+    if w.kind == "project":
+        from .pretrain import load_backbone_weights
+        load_backbone_weights(base, w.path)
     for layer in base.layers[:freeze_first]:
         layer.trainable = False
     x = keras.layers.GlobalAveragePooling2D()(base.output)

@@ -10,7 +10,7 @@ from .imbalance import irlbl, labels_per_image
 from .vienna import title
 
 __all__ = ["label_counts_plot", "labels_per_image_plot", "irlbl_plot", "cooccurrence_heatmap",
-           "sample_grid", "real_vs_dataset_plot", "split_plot"]
+           "sample_grid", "real_vs_dataset_plot", "split_plot", "per_label_ap_plot", "curves_plot"]
 
 
 def _ax(ax, figsize=(10, 4)):
@@ -129,4 +129,46 @@ def split_plot(table, ax=None):
     ax.set_xlabel("Vienna category")
     ax.tick_params(axis="x", rotation=90)
     ax.legend(ncol=3, loc="lower right")
+    return ax
+
+
+def per_label_ap_plot(runs: dict, ax=None, chance=None):
+    """Average precision per label against its training count (log scale), one series per run.
+
+    Parameters
+    ----------
+    runs : dict
+        Name -> :class:`vienna_utils.experiment.Run`.
+    chance : float, optional
+        Draw the chance-level mAP as a dashed line.
+    """
+    ax = _ax(ax, (8, 4.5))
+    markers = "osD^vP*X"
+    for k, (name, r) in enumerate(runs.items()):
+        t = r.evaluation.per_label
+        ax.scatter(t["train"].clip(lower=0.8), t["AP"], label=f"{name} (mAP {r.evaluation.summary['mAP']:.3f})",
+                   marker=markers[k % len(markers)], alpha=0.75)
+    if chance is not None:
+        ax.axhline(chance, color="grey", ls="--", lw=1, label=f"chance mAP {chance:.3f}")
+    ax.set_xscale("log")
+    ax.set_xlabel("training images with the label (log scale)")
+    ax.set_ylabel("average precision on test")
+    ax.set_ylim(-0.02, 1.02)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def curves_plot(history: dict, keys, ax=None, marks=None):
+    """Per-epoch curves of a Keras history (e.g. ``val_accuracy`` against ``val_macro_ap``).
+
+    ``marks``: {label: epoch (1-based)} drawn as vertical lines.
+    """
+    ax = _ax(ax, (7, 3.5))
+    for k in keys:
+        ax.plot(range(1, len(history[k]) + 1), history[k], marker=".", label=k)
+    for label, epoch in (marks or {}).items():
+        ax.axvline(epoch, ls=":", color="k")
+        ax.annotate(label, (epoch, ax.get_ylim()[1]), fontsize=8, rotation=90, va="top", ha="right")
+    ax.set_xlabel("epoch")
+    ax.legend(fontsize=8)
     return ax

@@ -14,11 +14,13 @@ import numpy as np
 from .config import import_keras
 from .losses import WeightedBinaryCrossentropy
 from .metrics import macro_ap
-from .model import build_head, build_model, initial_bias
+from .pipeline import fit_input
+from .model import build_head, build_model, copy_head_weights, initial_bias
 
 keras = import_keras()
 
-__all__ = ["FitConfig", "MacroAPCallback", "fit_head", "fine_tune", "FitResult"]
+__all__ = ["FitConfig", "MacroAPCallback", "fit_head", "fine_tune", "FitResult", "early_stopping_epoch",
+           "fit_model"]
 
 
 @dataclass
@@ -39,6 +41,13 @@ class FitConfig:
         Per-label positive weights for :class:`WeightedBinaryCrossentropy`.
     loss : keras.losses.Loss, optional
         Overrides the weighted binary cross-entropy (e.g. focal loss).
+    head : {"plain", "posted"}
+        Head architecture (:func:`vienna_utils.model.build_head`).
+    metrics : tuple
+        Extra Keras metrics to compile and log on validation data, e.g. ``("accuracy",)``
+        to watch what the posted code watches.
+    early_stop : bool
+        Stop early on validation macro AP (restoring the best epoch); off, all epochs run.
     """
 
     epochs: int = 10
@@ -49,12 +58,16 @@ class FitConfig:
     seed: int = 0
     pos_weight: list | None = None
     loss: object = None
+    head: str = "plain"
+    metrics: tuple = ()
+    early_stop: bool = True
 
     def make_loss(self):
         return self.loss if self.loss is not None else WeightedBinaryCrossentropy(self.pos_weight)
 
     def as_dict(self) -> dict:
         d = asdict(self)
+        d["metrics"] = list(self.metrics)
         d["loss"] = type(self.loss).__name__ if self.loss is not None else (
             "weighted_bce" if self.pos_weight is not None else "bce")
         return d
@@ -90,11 +103,14 @@ class MacroAPCallback(keras.callbacks.Callback):
 
 
 def _fit(model, x_tr, y_tr, x_va, y_va, cfg: FitConfig, n_images: int) -> FitResult:
-    stop = keras.callbacks.EarlyStopping(monitor="val_macro_ap", mode="max", patience=cfg.patience,
-                                         restore_best_weights=True, verbose=0)
+    callbacks = [MacroAPCallback(x_va, y_va)]
+    if cfg.early_stop:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_macro_ap", mode="max", patience=cfg.patience,
+                                                       restore_best_weights=True, verbose=0))
+    val = {"validation_data": (x_va, np.asarray(y_va, dtype="float32"))} if cfg.metrics else {}
     t0 = time.perf_counter()
-    hist = model.fit(x_tr, np.asarray(y_tr, dtype="float32"), batch_size=cfg.batch_size, epochs=cfg.epochs,
-                     shuffle=True, verbose=0, callbacks=[MacroAPCallback(x_va, y_va), stop])
+    hist = model.fit(**fit_input(x_tr, y_tr, cfg.batch_size, shuffle=True, seed=cfg.seed), epochs=cfg.epochs,
+                     verbose=0, callbacks=callbacks, **val)
     seconds = time.perf_counter() - t0
     h = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
     aps = h.get("val_macro_ap", [float("nan")])
@@ -112,9 +128,16 @@ def fit_head(features_train, y_train, features_val, y_val, cfg: FitConfig) -> Fi
     """
     keras.utils.set_random_seed(cfg.seed)
     head = build_head(features_train.shape[1], np.asarray(y_train).shape[1], cfg.dropout,
-                      bias=initial_bias(y_train))
-    head.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=cfg.make_loss())
+                      bias=initial_bias(y_train), head=cfg.head)
+    head.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=cfg.make_loss(),
+                 metrics=list(cfg.metrics))
     return _fit(head, features_train, y_train, features_val, y_val, cfg, len(features_train))
+
+
+def fit_model(model, x_train, y_train, x_val, y_val, cfg: FitConfig) -> FitResult:
+    """Fit an already compiled model (e.g. the posted one) with the same callbacks and records."""
+    keras.utils.set_random_seed(cfg.seed)
+    return _fit(model, x_train, y_train, x_val, y_val, cfg, len(x_train))
 
 
 def fine_tune(images_train, y_train, images_val, y_val, head, mode: str, weights, cfg: FitConfig,
@@ -137,7 +160,27 @@ def fine_tune(images_train, y_train, images_val, y_val, head, mode: str, weights
     keras.utils.set_random_seed(cfg.seed)
     model = build_model(np.asarray(y_train).shape[1], mode=mode, weights=weights,
                         image_size=images_train.shape[1], unfrozen_blocks=unfrozen_blocks,
-                        dropout=cfg.dropout, seed=cfg.seed)
-    model.get_layer("labels").set_weights(head.get_layer("labels").get_weights())
-    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=cfg.make_loss())
+                        dropout=cfg.dropout, seed=cfg.seed, head=cfg.head)
+    copy_head_weights(head, model)
+    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=cfg.make_loss(),
+                  metrics=list(cfg.metrics))
     return _fit(model, images_train, y_train, images_val, y_val, cfg, len(images_train))
+
+
+def early_stopping_epoch(values, patience: int, mode: str = "max") -> tuple:
+    """Where Keras' EarlyStopping would stop on a recorded metric, and which epoch it would restore.
+
+    Returns
+    -------
+    (stop_epoch, best_epoch) : tuple of int, 1-based.
+    """
+    vals = np.asarray(values, dtype=float) * (1 if mode == "max" else -1)
+    best, best_epoch, wait = -np.inf, 0, 0
+    for i, v in enumerate(vals):
+        if v > best:
+            best, best_epoch, wait = v, i, 0
+        else:
+            wait += 1
+            if wait >= patience:
+                return i + 1, best_epoch + 1
+    return len(vals), best_epoch + 1

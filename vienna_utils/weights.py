@@ -11,11 +11,12 @@ was used, and whether it was a fallback.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-__all__ = ["Weights", "WeightsError", "resolve_weights", "IMAGENET_NOTOP_MD5", "IMAGENET_NOTOP_URL",
+__all__ = ["Weights", "WeightsError", "resolve_weights", "project_weights", "IMAGENET_NOTOP_MD5", "IMAGENET_NOTOP_URL",
            "IMAGENET_FILENAME", "FALLBACKS"]
 
 IMAGENET_FILENAME = "efficientnetb0_notop.h5"
@@ -23,12 +24,20 @@ IMAGENET_FILENAME = "efficientnetb0_notop.h5"
 IMAGENET_NOTOP_URL = "https://storage.googleapis.com/keras-applications/" + IMAGENET_FILENAME
 #: The md5 Keras publishes for that file (keras.applications.efficientnet WEIGHTS_HASHES["b0"][1]).
 IMAGENET_NOTOP_MD5 = "50bc09e76180e00e4465e1a485ddc09d"
-#: Named fallbacks a caller may opt into when ImageNet weights cannot be had.
-FALLBACKS = ("random",)
+#: Named fallbacks a caller may opt into when ImageNet weights cannot be had:
+#: the project's own glyph-pretrained backbone (vienna_utils.pretrain), or random init.
+FALLBACKS = ("project", "random")
 
 
 class WeightsError(RuntimeError):
-    """Backbone weights that cannot be used; the message says how to provide them."""
+    """Backbone weights that cannot be used; the message says how to provide them.
+
+    ``short`` is a few words on the cause, for fallback notes.
+    """
+
+    def __init__(self, message: str, short: str = ""):
+        super().__init__(message)
+        self.short = short or message.split(". ")[0]
 
 
 @dataclass(frozen=True)
@@ -37,7 +46,7 @@ class Weights:
 
     Attributes
     ----------
-    kind : {"imagenet", "file", "random"}
+    kind : {"imagenet", "file", "project", "random"}
     path : str or None
         The weights file (None for random init).
     md5 : str or None
@@ -55,8 +64,8 @@ class Weights:
 
     @property
     def keras_arg(self):
-        """The ``weights=`` argument for ``keras.applications.EfficientNetB0``."""
-        return self.path if self.path else None
+        """The ``weights=`` argument for ``keras.applications.EfficientNetB0`` (None: load separately)."""
+        return self.path if self.kind in ("imagenet", "file") else None
 
     @property
     def is_fallback(self) -> bool:
@@ -66,11 +75,12 @@ class Weights:
         """One line for notebook headers and result records."""
         base = {"imagenet": "ImageNet (Keras' EfficientNetB0 weights)",
                 "file": f"file {Path(self.path).name if self.path else ''}",
+                "project": "the project's glyph-pretrained EfficientNetB0 (vienna_utils.pretrain; not ImageNet)",
                 "random": "random initialisation (no pretrained weights)"}[self.kind]
         if self.md5:
             base += f", md5 {self.md5}"
         if self.is_fallback:
-            base += f" -- FALLBACK: {self.fallback_reason}"
+            base += f" [FALLBACK for {self.requested!r}]"
         return base
 
     def as_dict(self) -> dict:
@@ -88,8 +98,8 @@ def _md5(path) -> str:
 def _how_to_provide() -> str:
     return (f"Download {IMAGENET_NOTOP_URL} on a machine with internet and either copy it to "
             f"~/.keras/models/{IMAGENET_FILENAME} or set VIENNA_WEIGHTS=/path/to/{IMAGENET_FILENAME}; "
-            "or opt into a named fallback (fallback='random', or VIENNA_WEIGHTS_FALLBACK=random), "
-            "which every result then records.")
+            "or opt into a named fallback (fallback='project' for the project's own glyph-pretrained "
+            "backbone, fallback='random'; or VIENNA_WEIGHTS_FALLBACK), which every result then records.")
 
 
 def _check_file(path: Path, requested: str) -> Weights:
@@ -112,8 +122,24 @@ def _imagenet(requested: str) -> Weights:
                                     file_hash=IMAGENET_NOTOP_MD5)
     except Exception as e:  # Keras raises plain Exception for URL and HTTP failures
         raise WeightsError(f"ImageNet weights for EfficientNetB0 could not be downloaded ({e}). "
-                           f"{_how_to_provide()}") from e
+                           f"{_how_to_provide()}", short="the ImageNet download failed (offline?)") from e
     return Weights("imagenet", str(path), IMAGENET_NOTOP_MD5, requested)
+
+
+def project_weights(requested: str = "project") -> Weights:
+    """The project's own pretrained backbone, after its md5 matches its provenance file."""
+    from .pretrain import DEFAULT_WEIGHTS
+    path = Path(DEFAULT_WEIGHTS)
+    prov = path.with_suffix(".json")
+    if not path.is_file() or not prov.is_file():
+        raise WeightsError(f"the project's pretrained backbone {path} (and its provenance {prov.name}) is "
+                           "missing: run `python -m vienna_utils.pretrain` or restore data/weights/ from git.")
+    want = json.loads(prov.read_text(encoding="utf-8"))["md5"]
+    got = _md5(path)
+    if got != want:
+        raise WeightsError(f"{path} has md5 {got}, but its provenance says {want}: the file is damaged "
+                           "or was replaced; restore it from git or pretrain again.")
+    return Weights("project", str(path), got, requested)
 
 
 def resolve_weights(weights: str | os.PathLike | None = None, fallback: str | None = None) -> Weights:
@@ -121,9 +147,9 @@ def resolve_weights(weights: str | os.PathLike | None = None, fallback: str | No
 
     Parameters
     ----------
-    weights : {"imagenet", "none"} or path, optional
+    weights : {"imagenet", "project", "none"} or path, optional
         Default: ``VIENNA_WEIGHTS`` if set, else ``"imagenet"``.
-    fallback : {"random"}, optional
+    fallback : {"project", "random"}, optional
         What to use if the request cannot be met. Default:
         ``VIENNA_WEIGHTS_FALLBACK`` if set, else none (an error).
 
@@ -146,9 +172,14 @@ def resolve_weights(weights: str | os.PathLike | None = None, fallback: str | No
     try:
         if requested.lower() == "imagenet":
             return _imagenet(requested)
+        if requested.lower() == "project":
+            return project_weights(requested)
         return _check_file(Path(requested).expanduser(), requested)
     except WeightsError as e:
         if fallback is None:
             raise
-        reason = f"{requested!r} unavailable ({str(e).split('. ')[0]}); using {fallback} instead"
+        reason = f"{requested!r} weights unavailable: {e.short}; using the {fallback} fallback instead"
+        if fallback == "project":
+            got = project_weights(requested)
+            return Weights(got.kind, got.path, got.md5, requested, fallback_reason=reason)
         return Weights("random", None, None, requested, fallback_reason=reason)

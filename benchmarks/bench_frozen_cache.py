@@ -1,0 +1,43 @@
+"""Per-epoch time of the frozen path: head on cached embeddings vs fitting through the frozen backbone.
+
+Prints both, their ratio (target: at least 20x), and the one-time cost of computing the embeddings.
+"""
+import numpy as np
+from _common import dataset, header, timer
+
+from vienna_utils import config, model, pipeline, train
+from vienna_utils.features import embeddings_from_arrays
+from vienna_utils.weights import resolve_weights
+
+N, SIZE, EPOCHS_CACHED = 1024, 96, 20
+keras = config.import_keras()
+
+paths, Y, source = dataset(N)
+header("frozen backbone: cached embeddings vs fitting through the backbone", source)
+w = resolve_weights("none")
+images = pipeline.image_array(paths, SIZE)
+
+with timer() as t_emb:
+    feats = embeddings_from_arrays(images, w)
+cfg = train.FitConfig(epochs=EPOCHS_CACHED, patience=EPOCHS_CACHED, batch_size=32)
+head = model.build_head(1280, Y.shape[1])
+head.compile(optimizer="adam", loss=cfg.make_loss())
+head.fit(feats[:64], Y[:64], epochs=1, verbose=0)  # build and compile outside the timing
+with timer() as t_cached:
+    head.fit(feats, Y, batch_size=32, epochs=EPOCHS_CACHED, verbose=0)
+per_epoch_cached = t_cached.seconds / EPOCHS_CACHED
+
+full = model.build_model(Y.shape[1], mode="frozen", weights=w, image_size=SIZE, augment=False)
+full.compile(optimizer="adam", loss=cfg.make_loss())
+full.fit(images[:64], Y[:64], batch_size=32, epochs=1, verbose=0)
+with timer() as t_full:
+    full.fit(images, Y, batch_size=32, epochs=1, verbose=0)
+per_epoch_full = t_full.seconds
+
+ratio = per_epoch_full / per_epoch_cached
+print(f"images: {N} at {SIZE} px, batch 32")
+print(f"embeddings, once:                    {t_emb.seconds:8.2f} s")
+print(f"epoch on cached embeddings:          {per_epoch_cached:8.4f} s  (mean of {EPOCHS_CACHED})")
+print(f"epoch through the frozen backbone:   {per_epoch_full:8.2f} s")
+print(f"ratio (backbone / cached):           {ratio:8.1f}x   target >= 20x: {'met' if ratio >= 20 else 'NOT met'}")
+print(f"cache pays off after {t_emb.seconds / max(per_epoch_full - per_epoch_cached, 1e-9):.1f} epochs")
