@@ -50,3 +50,10 @@ def test_shape_mismatch():
 def test_frequency_groups_cutoffs():
     g = metrics.frequency_group([metrics.HEAD_MIN, metrics.HEAD_MIN - 1, metrics.TAIL_MAX, metrics.TAIL_MAX - 1])
     assert g.tolist() == ["head", "medium", "medium", "tail"]
+
+
+def test_group_counts_fix_the_groups():
+    y = np.array([[1, 0], [0, 1], [1, 1]])
+    ev = metrics.evaluate(y, y.astype(float), ["a", "b"], train_counts=[500, 500], group_counts=[500, 5])
+    assert ev.per_label["group"].tolist() == ["head", "tail"]
+    assert ev.per_label["train"].tolist() == [500, 500]

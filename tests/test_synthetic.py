@@ -162,3 +162,12 @@ def test_data_readme_lists_every_element():
     for cat, elements in synthetic.ELEMENTS.items():
         for code, name, _ in elements:
             assert f"{name}" in text and f"({code})" in text, (cat, name)
+
+
+def test_make_dataset_with_given_label_sets(tmp_path):
+    sets = [(12,), (12, 27), (22, 26, 29)]
+    out = synthetic.make_dataset(tmp_path / "extra", image_size=32, seed=5, progress=False, label_sets=sets)
+    df = load_csv(out / "labels.csv")
+    assert [sorted({category_of(c) for c in codes}) for codes in df["codes"]] == [list(s) for s in sets]
+    with pytest.raises(ValueError, match="out_dir"):
+        synthetic.make_dataset(image_size=32, label_sets=sets)

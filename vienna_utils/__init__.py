@@ -6,7 +6,8 @@ dataset), ``splits``, ``imbalance`` (measures), ``plots``, ``config`` (profiles)
 """
 import os as _os
 
-# TensorFlow's C++ start-up messages would land in notebook outputs; keep warnings and errors.
-_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow's C++ runtime logs (start-up notices, tf.data graph-attribute notes) would land in
+# notebook outputs with timestamps; Python-level warnings and exceptions are unaffected.
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 __version__ = "0.1.0"

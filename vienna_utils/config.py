@@ -78,7 +78,7 @@ class Profile:
 
 
 PROFILES = {
-    "quick": Profile("quick", n_images=5000, dataset_image_size=128, image_size=96,
+    "quick": Profile("quick", n_images=5000, dataset_image_size=128, image_size=64,
                      max_train_images=1500, head_epochs=60, fine_tune_epochs=2, batch_size=32,
                      patience=8),
     "full": Profile("full", n_images=20000, dataset_image_size=256, image_size=224,

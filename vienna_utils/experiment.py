@@ -16,7 +16,7 @@ import numpy as np
 
 from . import data as data_mod
 from .config import Profile, get_profile
-from .features import embeddings
+from .features import augmented_embeddings, embeddings
 from .metrics import Evaluation, evaluate, tune_thresholds
 from .pipeline import image_array
 from .results import environment, save_record
@@ -25,7 +25,9 @@ from .train import FitConfig, fine_tune, fit_head
 from .vienna import encode, resolve_unlabelled
 from .weights import Weights, resolve_weights
 
-__all__ = ["Data", "prepare", "Experiment", "Run", "summary_table", "chance_map"]
+__all__ = ["Data", "prepare", "Experiment", "Run", "summary_table", "chance_map", "start", "baseline",
+           "change_against",
+           "extend_train"]
 
 
 @dataclass
@@ -108,6 +110,14 @@ class Run:
     fit: object = field(repr=False, default=None)
     test_scores: np.ndarray = field(repr=False, default=None)
 
+    @classmethod
+    def from_record(cls, record: dict) -> "Run":
+        """A Run rebuilt from a saved record (no model, no scores)."""
+        import pandas as pd
+        per_label = pd.DataFrame(record["per_label"]).set_index("label")
+        tuned = per_label.copy()
+        return cls(record, Evaluation(per_label, record["metrics"]), Evaluation(tuned, record["metrics_tuned"]))
+
 
 class Experiment:
     """Backbone weights + shared caches for the runs of one notebook.
@@ -149,6 +159,18 @@ class Experiment:
         self.timings["images"] = {"seconds": time.perf_counter() - t0}
         return arr
 
+    def train_features(self, train_idx) -> np.ndarray:
+        """Features of the training rows; a repeated row (an oversampled copy) gets an augmented copy's."""
+        tr = np.asarray(train_idx)
+        X = self.features[tr].copy()
+        _, first = np.unique(tr, return_index=True)
+        repeat = np.ones(len(tr), dtype=bool)
+        repeat[first] = False
+        if repeat.any():
+            X[repeat] = augmented_embeddings(self.images[tr[repeat]], self.weights, seed=self.P.seed,
+                                             aug_seed=self.P.seed + 1)
+        return X
+
     def head_config(self, **overrides) -> FitConfig:
         return FitConfig(epochs=self.P.head_epochs, batch_size=self.P.batch_size, learning_rate=self.P.head_lr,
                          patience=self.P.patience, seed=self.P.seed, **overrides)
@@ -171,7 +193,8 @@ class Experiment:
         approach : str
             Name of the balancing approach, for the record.
         train_idx : array-like, optional
-            Training rows (repeats allowed, for oversampling); default the split's.
+            Training rows (repeats allowed, for oversampling: on the frozen path a repeat
+            gets the features of an augmented copy); default the split's.
         Y, labels : optional
             A relabelled label matrix for all rows (approach 4); default the data's.
         pos_weight : array-like, optional
@@ -191,7 +214,8 @@ class Experiment:
         head_key = (approach, head)
         if head_key not in self._heads:
             hcfg = self.head_config(**extra)
-            self._heads[head_key] = (fit_head(self.features[tr], Y[tr], self.features[d.val], Y[d.val], hcfg), hcfg)
+            self._heads[head_key] = (fit_head(self.train_features(tr), Y[tr], self.features[d.val], Y[d.val], hcfg),
+                                     hcfg)
         head_fit, hcfg = self._heads[head_key]
         if mode == "frozen":
             fit, cfg = head_fit, hcfg
@@ -206,9 +230,12 @@ class Experiment:
             test_scores = fit.model.predict(self.images[d.test], verbose=0)
             seconds = head_fit.seconds + fit.seconds
         train_counts = Y[tr].sum(axis=0)
-        ev = evaluate(Y[d.test], test_scores, labels, train_counts)
+        # head / medium / tail by the original training counts, so every approach is judged on the same groups
+        original = dict(zip(d.labels, d.Y[d.train].sum(axis=0)))
+        groups = [original.get(lab, c) for lab, c in zip(labels, train_counts)]
+        ev = evaluate(Y[d.test], test_scores, labels, train_counts, group_counts=groups)
         thr = tune_thresholds(Y[d.val], val_scores)
-        ev_tuned = evaluate(Y[d.test], test_scores, labels, train_counts, thresholds=thr)
+        ev_tuned = evaluate(Y[d.test], test_scores, labels, train_counts, thresholds=thr, group_counts=groups)
         record = {
             "run": f"{self.notebook}_{approach}_{mode}{'' if head == 'plain' else '_' + head + '-head'}_{self.P.name}",
             "notebook": self.notebook, "approach": approach, "mode": mode, "head": head,
@@ -249,12 +276,12 @@ def summary_table(runs: dict, tuned: bool = True):
         row = {"mAP": m["mAP"], "micro AP": m["micro_AP"], "macro F1 @0.5": m["macro_F1"]}
         if tuned:
             row["macro F1 tuned"] = r.record["metrics_tuned"]["macro_F1"]
-        row.update({"head mAP": m["head_mAP"], "medium mAP": m["medium_mAP"], "tail mAP": m["tail_mAP"],
-                    "epochs": r.record["epochs_run"], "train s": r.record["seconds"]})
+        row.update({"head mAP": m["head_mAP"], "medium mAP": m["medium_mAP"], "tail mAP": m["tail_mAP"]})
         rows[name] = row
-    t = pd.DataFrame(rows).T
-    t["epochs"] = t["epochs"].astype(int)
-    return t.astype({c: float for c in t.columns if c != "epochs"}).round(3)
+    t = pd.DataFrame(rows).T.astype(float).round(3)
+    t["epochs"] = [r.record["epochs_run"] for r in runs.values()]
+    t["train time"] = [f"{r.record['seconds']:.1f} s" for r in runs.values()]
+    return t
 
 
 def chance_map(data: Data, Y=None) -> float:
@@ -262,3 +289,64 @@ def chance_map(data: Data, Y=None) -> float:
     Y = data.Y if Y is None else Y
     p = Y[data.test].mean(axis=0)
     return float(p[p > 0].mean())
+
+
+def start(notebook: str, profile=None, data_csv=None, weights=None, weights_fallback=None, **prepare_kw):
+    """What every training notebook does first: prepare the data, resolve the weights, print the header.
+
+    Returns
+    -------
+    Experiment
+        With ``.data``; the header names profile, backend, device, data and
+        weights, and a visible NOTE line says when the weights are a fallback.
+    """
+    from .config import describe_run
+    P = get_profile(profile)
+    data = prepare(P, data_csv=data_csv, **prepare_kw)
+    ex = Experiment(data, weights=weights, fallback=weights_fallback, notebook=notebook)
+    print(describe_run(P, data.describe(), ex.weights.describe()))
+    if ex.weights.is_fallback:
+        print(f"\nNOTE: backbone weights are a fallback -- {ex.weights.fallback_reason}.")
+    print(f"chance level (mAP of uninformative scores on this test split): {chance_map(data):.3f}")
+    return ex
+
+
+def baseline(ex: Experiment, modes=("frozen", "top_blocks"), notebook: str = "03") -> dict:
+    """The corrected baseline of notebook 03 for these modes: read from its records when they match, else trained.
+
+    A record matches when it was made with the same profile, data, weights
+    (md5), labels and split sizes. Otherwise the baseline is trained here (and
+    recorded under this notebook's name).
+    """
+    import json
+    from .config import RESULTS_DIR
+    from pathlib import Path
+    d, out = ex.data, {}
+    for mode in modes:
+        path = Path(RESULTS_DIR) / "runs" / f"{notebook}_baseline_{mode}_{ex.P.name}.json"
+        rec = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+        same = rec is not None and (rec["data"] == d.source and rec["profile_settings"] == ex.P.as_dict() and rec["weights"]["md5"] == ex.weights.md5
+                                    and rec["weights"]["kind"] == ex.weights.kind and rec["labels"] == d.labels
+                                    and (rec["n_train"], rec["n_val"], rec["n_test"]) == (len(d.train), len(d.val), len(d.test)))
+        out[f"baseline, {mode}"] = Run.from_record(rec) if same else ex.run(mode=mode, approach="baseline")
+    return out
+
+
+def extend_train(data: Data, df_extra, source_note: str) -> Data:
+    """A copy of ``data`` whose training split also holds the rows of ``df_extra`` (new images).
+
+    Validation and test are unchanged. The new rows are encoded with the same labels.
+    """
+    import pandas as pd
+    from dataclasses import replace
+    Y_extra = encode(df_extra["codes"], drop=data.drop_report.dropped_categories, labels=data.labels).Y
+    df = pd.concat([data.df, df_extra[["path", "codes"]]], ignore_index=True)
+    new = np.arange(len(data.df), len(df))
+    return replace(data, df=df, Y=np.vstack([data.Y, Y_extra]), source=f"{data.source} + {source_note}",
+                   train=np.concatenate([data.train, new]))
+
+
+def change_against(table, reference: str = "baseline, frozen", columns=("mAP", "head mAP", "medium mAP", "tail mAP")):
+    """Each run's metrics minus the reference run's, from a :func:`summary_table`."""
+    cols = list(columns)
+    return (table[cols] - table.loc[reference, cols]).round(3)

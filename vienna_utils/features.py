@@ -16,7 +16,7 @@ from .cache import cache_dir, files_fingerprint, fingerprint, load_array, save_a
 from .config import import_keras
 from .weights import Weights
 
-__all__ = ["embeddings", "embeddings_from_arrays"]
+__all__ = ["embeddings", "embeddings_from_arrays", "augmented_embeddings"]
 
 
 def _key(paths, image_size, weights: Weights, seed):
@@ -33,6 +33,26 @@ def embeddings_from_arrays(images: np.ndarray, weights: Weights, seed: int = 0, 
     keras.utils.set_random_seed(seed)
     backbone = build_backbone(images.shape[1], weights)
     return backbone.predict(images, batch_size=batch_size, verbose=0).astype(np.float32)
+
+
+def augmented_embeddings(images: np.ndarray, weights: Weights, seed: int = 0, aug_seed: int = 1,
+                         batch_size: int = 64):
+    """Embeddings of randomly augmented copies of ``images`` (for oversampled rows on the frozen path).
+
+    The copies pass through the same augmentation layers the unfrozen model
+    uses (:func:`vienna_utils.model.augmentation`), so a cloned image is not
+    the same feature vector twice.
+    """
+    from .model import augmentation, build_backbone
+    keras = import_keras()
+    keras.utils.set_random_seed(seed)
+    backbone = build_backbone(images.shape[1], weights)
+    aug = augmentation(aug_seed)
+    out = []
+    for i in range(0, len(images), batch_size):
+        x = aug(keras.ops.convert_to_tensor(images[i:i + batch_size].astype("float32")), training=True)
+        out.append(keras.ops.convert_to_numpy(backbone(x, training=False)))
+    return np.concatenate(out).astype(np.float32) if out else np.empty((0, 1280), np.float32)
 
 
 def embeddings(paths, image_size: int, weights: Weights, seed: int = 0, images=None,

@@ -65,7 +65,7 @@ class Evaluation:
         return "Evaluation(" + ", ".join(f"{k}={self.summary[k]:.3f}" for k in keys) + ")"
 
 
-def evaluate(y_true, y_score, labels, train_counts, thresholds=0.5) -> Evaluation:
+def evaluate(y_true, y_score, labels, train_counts, thresholds=0.5, group_counts=None) -> Evaluation:
     """Evaluate multi-label scores against multi-hot truth.
 
     Parameters
@@ -79,6 +79,10 @@ def evaluate(y_true, y_score, labels, train_counts, thresholds=0.5) -> Evaluatio
     thresholds : float or array-like (L,)
         Decision thresholds for precision, recall and F1 (0.5, or from
         :func:`tune_thresholds`).
+    group_counts : array-like (L,), optional
+        Counts that define head / medium / tail, when they should not move
+        with resampling (e.g. the original training counts, so every approach
+        is judged on the same groups). Default ``train_counts``.
 
     Returns
     -------
@@ -98,7 +102,7 @@ def evaluate(y_true, y_score, labels, train_counts, thresholds=0.5) -> Evaluatio
     support = y_true.sum(axis=0)
     p, r, f = _prf(y_true, y_pred)
     ap = _ap_per_label(y_true, y_score)
-    groups = frequency_group(train_counts)
+    groups = frequency_group(train_counts if group_counts is None else group_counts)
     per_label = pd.DataFrame({
         "support": support, "train": np.asarray(train_counts).astype(int), "group": groups,
         "threshold": thr, "precision": p, "recall": r, "F1": f, "AP": ap,

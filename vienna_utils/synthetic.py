@@ -1073,7 +1073,8 @@ def _render_one(args):
 
 
 def make_dataset(out_dir=None, n_images: int = 5000, image_size: int = 128, seed: int = 0,
-                 n_jobs: int | None = None, progress: bool = True, overwrite: bool = False) -> Path:
+                 n_jobs: int | None = None, progress: bool = True, overwrite: bool = False,
+                 label_sets=None) -> Path:
     """Generate the embedded dataset: PNG images and a ``labels.csv`` for :func:`~vienna_utils.data.load_csv`.
 
     The write is atomic: files go to a temporary folder that is renamed to
@@ -1092,14 +1093,26 @@ def make_dataset(out_dir=None, n_images: int = 5000, image_size: int = 128, seed
     overwrite : bool
         Replace an existing folder made with other arguments. Without it,
         such a folder is an error; one made with the same arguments is reused.
+    label_sets : list of tuple of int, optional
+        Draw these category sets instead of sampling them (e.g. more images of
+        rare categories, :func:`vienna_utils.balance.more_label_sets`);
+        ``n_images`` is then their number.
 
     Returns
     -------
     Path
         The dataset folder.
     """
+    if label_sets is not None:
+        label_sets = [tuple(sorted(int(c) for c in s)) for s in label_sets]
+        n_images = len(label_sets)
+        if out_dir is None:
+            raise ValueError("make_dataset(label_sets=...) needs an out_dir")
     out_dir = Path(out_dir) if out_dir is not None else dataset_dir(n_images, image_size, seed)
     params = {"format": FORMAT_VERSION, "n_images": n_images, "image_size": image_size, "seed": seed}
+    if label_sets is not None:
+        import hashlib
+        params["label_sets_sha256"] = hashlib.sha256(json.dumps(label_sets).encode()).hexdigest()
     manifest = out_dir / "dataset.json"
     if out_dir.exists():
         if manifest.is_file() and {k: json.loads(manifest.read_text()).get(k) for k in params} == params:
@@ -1113,7 +1126,7 @@ def make_dataset(out_dir=None, n_images: int = 5000, image_size: int = 128, seed
     shutil.rmtree(tmp, ignore_errors=True)
     (tmp / "images").mkdir(parents=True)
     try:
-        sets = sample_label_sets(n_images, seed=seed)
+        sets = label_sets if label_sets is not None else sample_label_sets(n_images, seed=seed)
         jobs = [(i, cats, image_size, seed) for i, cats in enumerate(sets)]
         rows = [None] * n_images
         workers = n_jobs or os.cpu_count() or 1

@@ -18,6 +18,11 @@ from .pipeline import fit_input
 from .model import build_head, build_model, copy_head_weights, initial_bias
 
 keras = import_keras()
+if keras.backend.backend() == "tensorflow":
+    import tensorflow as _tf
+    if not _tf.config.list_physical_devices("GPU"):
+        # bit-reproducible CPU runs (the notebooks' committed outputs are compared by nbval)
+        _tf.config.experimental.enable_op_determinism()
 
 __all__ = ["FitConfig", "MacroAPCallback", "fit_head", "fine_tune", "FitResult", "early_stopping_epoch",
            "fit_model"]

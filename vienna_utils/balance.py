@@ -1,0 +1,294 @@
+"""The five balancing approaches, done right for multi-label data (training split only).
+
+imbalanced-learn rejects multi-label targets and Keras' ``class_weight`` weights
+an image by its first positive label, so the approaches are written here:
+
+1. Get more data: :func:`more_label_sets` (new embedded images of rare
+   categories) and :func:`ml_ros` (multi-label random oversampling, Charte et
+   al. 2015, driven by IRLbl; copies are augmented when trained).
+2. Reduce the larger classes: :func:`ml_rus` (multi-label random
+   undersampling that never removes an image carrying a minority label) and
+   :func:`cap_per_label`.
+3. Class weights: :func:`pos_weights` (inverse, square-root inverse, effective
+   number of samples, Cui et al. 2019) for
+   :class:`vienna_utils.losses.WeightedBinaryCrossentropy`.
+4. Remove rare classes or group them as "other": :func:`drop_rare`, :func:`group_rare`.
+5. Live with it: the baseline with thresholds tuned on validation
+   (:func:`vienna_utils.metrics.tune_thresholds`); nothing to resample.
+
+Every function takes the multi-hot matrix and the training row indices and
+returns new training indices, weights or labels, with a report of what it did.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .imbalance import irlbl
+
+__all__ = ["Resampled", "ml_ros", "ml_rus", "cap_per_label", "pos_weights", "rare_labels", "Relabelled",
+           "drop_rare", "group_rare", "more_label_sets"]
+
+
+@dataclass
+class Resampled:
+    """New training rows (indices into Y; repeats are copies) and what changed."""
+
+    indices: np.ndarray
+    added: int = 0
+    removed: int = 0
+    #: label -> (count before, count after) in the training rows
+    counts: dict = field(default_factory=dict)
+
+    def table(self, labels):
+        import pandas as pd
+        t = pd.DataFrame(self.counts, index=["before", "after"]).T
+        t.index = [labels[j] for j in t.index]
+        t.index.name = "label"
+        return t
+
+
+def _counts(Y, idx):
+    return np.asarray(Y)[idx].sum(axis=0).astype(int)
+
+
+def _report(Y, before_idx, after_idx, added=0, removed=0):
+    b, a = _counts(Y, before_idx), _counts(Y, after_idx)
+    return Resampled(np.asarray(after_idx), added, removed, {j: (int(b[j]), int(a[j])) for j in range(len(b))})
+
+
+def ml_ros(Y, train_idx, percentage: float = 25.0, seed: int = 0) -> Resampled:
+    """ML-ROS: clone images of minority labels until they reach MeanIR or the budget is spent.
+
+    Minority labels are those with IRLbl above MeanIR (computed on the training
+    rows). Round-robin over them, each round clones one random image carrying
+    the label; a label leaves the minority bag once its IRLbl falls to MeanIR.
+
+    Parameters
+    ----------
+    Y : array (n, L)
+    train_idx : array of int
+    percentage : float
+        Clone budget as a percentage of the training size.
+    seed : int
+
+    Returns
+    -------
+    Resampled
+        ``indices`` = training rows then the clones (repeated indices).
+    """
+    Y = np.asarray(Y)
+    train_idx = np.asarray(train_idx)
+    rng = np.random.default_rng(seed)
+    counts = _counts(Y, train_idx).astype(float)
+    present = counts > 0
+    ir = irlbl(Y[train_idx])
+    mean_ir = ir[present].mean()
+    bag = [j for j in np.flatnonzero(present) if ir[j] > mean_ir]
+    budget = int(round(percentage / 100 * len(train_idx)))
+    pools = {j: train_idx[Y[train_idx, j] == 1] for j in bag}
+    clones = []
+    while budget > 0 and bag:
+        for j in list(bag):
+            if budget == 0:
+                break
+            pick = pools[j][rng.integers(len(pools[j]))]
+            clones.append(pick)
+            counts += Y[pick]
+            budget -= 1
+            if counts.max() / counts[j] <= mean_ir:
+                bag.remove(j)
+    new = np.concatenate([train_idx, np.asarray(clones, dtype=train_idx.dtype)])
+    return _report(Y, train_idx, new, added=len(clones))
+
+
+def ml_rus(Y, train_idx, percentage: float = 25.0, seed: int = 0) -> Resampled:
+    """ML-RUS: remove images of majority labels, never one that carries a minority label.
+
+    Majority labels have IRLbl below MeanIR. Round-robin over them, each round
+    removes one random remaining image that carries the label and no minority
+    label (IRLbl above MeanIR), so rare labels keep every example; a label
+    leaves the majority bag once its IRLbl reaches MeanIR.
+
+    Parameters
+    ----------
+    Y : array (n, L)
+    train_idx : array of int
+    percentage : float
+        Removal budget as a percentage of the training size.
+    seed : int
+    """
+    Y = np.asarray(Y)
+    train_idx = np.asarray(train_idx)
+    rng = np.random.default_rng(seed)
+    counts = _counts(Y, train_idx).astype(float)
+    present = counts > 0
+    ir = irlbl(Y[train_idx])
+    mean_ir = ir[present].mean()
+    minority = present & (ir > mean_ir)
+    bag = [j for j in np.flatnonzero(present) if ir[j] < mean_ir]
+    removable = {j: list(rng.permutation(train_idx[(Y[train_idx, j] == 1) & ~Y[train_idx][:, minority].any(axis=1)]))
+                 for j in bag}
+    gone = set()
+    budget = int(round(percentage / 100 * len(train_idx)))
+    while budget > 0 and bag:
+        for j in list(bag):
+            pool = removable[j]
+            while pool and pool[-1] in gone:
+                pool.pop()
+            if not pool:
+                bag.remove(j)
+                continue
+            if budget == 0:
+                break
+            x = pool.pop()
+            gone.add(x)
+            counts -= Y[x]
+            budget -= 1
+            top = counts[present].max()
+            if counts[j] == 0 or top / counts[j] >= mean_ir:
+                bag.remove(j)
+    keep = np.asarray([i for i in train_idx if i not in gone], dtype=train_idx.dtype)
+    return _report(Y, train_idx, keep, removed=len(gone))
+
+
+def cap_per_label(Y, train_idx, cap: int, seed: int = 0) -> Resampled:
+    """Keep at most about ``cap`` images per label; an image is kept if any of its labels is under cap.
+
+    Images are visited in a seeded random order; an image is dropped only if
+    every label it carries already has ``cap`` kept images (an image with no
+    label is dropped once the most frequent label is full). No label ever
+    loses its last example.
+    """
+    Y = np.asarray(Y)
+    train_idx = np.asarray(train_idx)
+    rng = np.random.default_rng(seed)
+    kept_counts = np.zeros(Y.shape[1], dtype=int)
+    keep = []
+    for i in rng.permutation(train_idx):
+        labs = np.flatnonzero(Y[i])
+        if len(labs) == 0:
+            if kept_counts.max(initial=0) < cap:
+                keep.append(i)
+            continue
+        if (kept_counts[labs] < cap).any():
+            keep.append(i)
+            kept_counts[labs] += 1
+    keep = np.sort(np.asarray(keep, dtype=train_idx.dtype))
+    return _report(Y, train_idx, keep, removed=len(train_idx) - len(keep))
+
+
+def pos_weights(Y, train_idx=None, method: str = "inverse", beta: float = 0.999, max_weight: float | None = 100.0):
+    """Per-label positive weights for binary cross-entropy.
+
+    With ``n`` training images and ``p_j`` positives of label ``j``:
+
+    - ``"inverse"``: ``(n - p_j) / p_j``, positives and negatives of each label weigh the same in total;
+    - ``"sqrt_inverse"``: its square root, a milder push;
+    - ``"effective"``: ``E(n - p_j) / E(p_j)`` with the effective number of samples
+      ``E(m) = (1 - beta^m) / (1 - beta)`` (Cui et al. 2019), which stops growing with
+      many near-duplicate examples.
+
+    A label with no positive gets weight 1. ``max_weight`` clips the weights (None: no clip).
+
+    Returns
+    -------
+    ndarray (L,) float
+    """
+    Y = np.asarray(Y)
+    rows = Y if train_idx is None else Y[np.asarray(train_idx)]
+    n = len(rows)
+    p = rows.sum(axis=0).astype(float)
+    neg = n - p
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if method == "inverse":
+            w = neg / p
+        elif method == "sqrt_inverse":
+            w = np.sqrt(neg / p)
+        elif method == "effective":
+            def eff(m):
+                return (1 - beta ** m) / (1 - beta)
+            w = eff(neg) / eff(p)
+        else:
+            raise ValueError(f"method must be 'inverse', 'sqrt_inverse' or 'effective', not {method!r}")
+    w = np.where(p > 0, w, 1.0)
+    if max_weight is not None:
+        w = np.minimum(w, max_weight)
+    return w
+
+
+def rare_labels(Y, train_idx, min_count: int) -> np.ndarray:
+    """Columns with fewer than ``min_count`` positives in the training rows."""
+    return np.flatnonzero(_counts(Y, train_idx) < min_count)
+
+
+@dataclass
+class Relabelled:
+    """A new label matrix for all rows, and what the change touched."""
+
+    Y: np.ndarray
+    labels: list
+    affected_labels: list
+    #: rows (all splits) that carry at least one affected label
+    rows_touched: np.ndarray
+    #: rows (all splits) left with no label at all
+    rows_emptied: np.ndarray
+
+    def __str__(self):
+        return (f"{len(self.affected_labels)} label(s) {', '.join(self.affected_labels) or '-'}: "
+                f"{len(self.rows_touched)} images touched, {len(self.rows_emptied)} left with no label")
+
+
+def drop_rare(Y, labels, train_idx, min_count: int) -> Relabelled:
+    """Remove labels with fewer than ``min_count`` training positives (counted on training rows only)."""
+    Y = np.asarray(Y)
+    rare = rare_labels(Y, train_idx, min_count)
+    keep = np.setdiff1d(np.arange(Y.shape[1]), rare)
+    newY = Y[:, keep]
+    touched = np.flatnonzero(Y[:, rare].any(axis=1))
+    emptied = touched[newY[touched].sum(axis=1) == 0]
+    return Relabelled(newY, [labels[j] for j in keep], [labels[j] for j in rare], touched, emptied)
+
+
+def group_rare(Y, labels, train_idx, min_count: int, name: str = "other") -> Relabelled:
+    """Merge labels with fewer than ``min_count`` training positives into one label ``name``.
+
+    The new column is 1 where any merged label was; it is appended last.
+    """
+    Y = np.asarray(Y)
+    rare = rare_labels(Y, train_idx, min_count)
+    keep = np.setdiff1d(np.arange(Y.shape[1]), rare)
+    if name in labels:
+        raise ValueError(f"a label called {name!r} exists already")
+    other = Y[:, rare].any(axis=1).astype(Y.dtype)
+    newY = np.column_stack([Y[:, keep], other]) if len(rare) else Y.copy()
+    new_labels = [labels[j] for j in keep] + ([name] if len(rare) else [])
+    touched = np.flatnonzero(other)
+    return Relabelled(newY, new_labels, [labels[j] for j in rare], touched, np.empty(0, dtype=int))
+
+
+def more_label_sets(categories, n_per_category: int, seed: int = 0) -> list:
+    """Label sets for new embedded images of the given categories ("get more data" for real).
+
+    Draws from the same sampler as the embedded dataset and keeps sets that
+    contain the category, so the new images have realistic co-occurring labels.
+
+    Returns
+    -------
+    list of tuple of int
+        ``n_per_category`` sets per category, in the order given.
+    """
+    from .synthetic import sample_label_sets
+    out = []
+    for k, cat in enumerate(categories):
+        cat = int(cat)
+        found, draw = [], 0
+        while len(found) < n_per_category:
+            sets = sample_label_sets(5000, seed=seed * 1000 + k * 37 + draw, min_99=0)
+            found += [s for s in sets if cat in s][: n_per_category - len(found)]
+            draw += 1
+            if draw > 200:
+                raise RuntimeError(f"category {cat} is too rare to sample {n_per_category} sets")
+        out += found
+    return out
