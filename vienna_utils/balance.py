@@ -58,6 +58,15 @@ def _report(Y, before_idx, after_idx, added=0, removed=0):
     return Resampled(np.asarray(after_idx), added, removed, {j: (int(b[j]), int(a[j])) for j in range(len(b))})
 
 
+def _imbalance_state(Y, train_idx):
+    """Arrays, training label counts, which labels occur, IRLbl and MeanIR of the training rows."""
+    Y, train_idx = np.asarray(Y), np.asarray(train_idx)
+    counts = _counts(Y, train_idx).astype(float)
+    present = counts > 0
+    ir = irlbl(Y[train_idx])
+    return Y, train_idx, counts, present, ir, ir[present].mean()
+
+
 def ml_ros(Y, train_idx, percentage: float = 25.0, seed: int = 0) -> Resampled:
     """ML-ROS: clone images of minority labels until they reach MeanIR or the budget is spent.
 
@@ -78,13 +87,8 @@ def ml_ros(Y, train_idx, percentage: float = 25.0, seed: int = 0) -> Resampled:
     Resampled
         ``indices`` = training rows then the clones (repeated indices).
     """
-    Y = np.asarray(Y)
-    train_idx = np.asarray(train_idx)
+    Y, train_idx, counts, present, ir, mean_ir = _imbalance_state(Y, train_idx)
     rng = np.random.default_rng(seed)
-    counts = _counts(Y, train_idx).astype(float)
-    present = counts > 0
-    ir = irlbl(Y[train_idx])
-    mean_ir = ir[present].mean()
     bag = [j for j in np.flatnonzero(present) if ir[j] > mean_ir]
     budget = int(round(percentage / 100 * len(train_idx)))
     pools = {j: train_idx[Y[train_idx, j] == 1] for j in bag}
@@ -119,13 +123,8 @@ def ml_rus(Y, train_idx, percentage: float = 25.0, seed: int = 0) -> Resampled:
         Removal budget as a percentage of the training size.
     seed : int
     """
-    Y = np.asarray(Y)
-    train_idx = np.asarray(train_idx)
+    Y, train_idx, counts, present, ir, mean_ir = _imbalance_state(Y, train_idx)
     rng = np.random.default_rng(seed)
-    counts = _counts(Y, train_idx).astype(float)
-    present = counts > 0
-    ir = irlbl(Y[train_idx])
-    mean_ir = ir[present].mean()
     minority = present & (ir > mean_ir)
     bag = [j for j in np.flatnonzero(present) if ir[j] < mean_ir]
     removable = {j: list(rng.permutation(train_idx[(Y[train_idx, j] == 1) & ~Y[train_idx][:, minority].any(axis=1)]))

@@ -133,13 +133,18 @@ def load_l3d(results_json, images_dir) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["path", "codes", "text", "year"])
 
 
-def content_hash(path) -> str:
-    """SHA-256 of a file's bytes: identical files share it."""
-    h = hashlib.sha256()
+def file_digest(path, algorithm: str = "sha256") -> str:
+    """Hex digest of a file's bytes, read in blocks."""
+    h = hashlib.new(algorithm)
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def content_hash(path) -> str:
+    """SHA-256 of a file's bytes: identical files share it."""
+    return file_digest(path, "sha256")
 
 
 def check_health(df: pd.DataFrame, check_images: bool = True) -> pd.DataFrame:

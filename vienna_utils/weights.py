@@ -10,7 +10,6 @@ was used, and whether it was a fallback.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass
@@ -88,11 +87,8 @@ class Weights:
 
 
 def _md5(path) -> str:
-    h = hashlib.md5()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    from .data import file_digest
+    return file_digest(path, "md5")
 
 
 def _how_to_provide() -> str:
