@@ -9,7 +9,11 @@ STAMP   := $(VENV)/.installed
 KERNEL  := vienna-lab
 NBVAL   := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
 
-.PHONY: install data run test unit nbtest lab bench clean
+REF_PROFILE ?= cpu
+REF_NOTEBOOKS := 04_more_data 05_reduce_large_classes 06_class_weights 07_remove_or_group_rare 08_live_with_it
+REF_DIR := build/reference-$(REF_PROFILE)
+
+.PHONY: install data run test unit nbtest lab bench reference clean
 
 install: $(STAMP)
 
@@ -51,6 +55,24 @@ lab: data
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# Notebooks 04-08 (every approach, frozen and unfrozen) with a larger profile; their records are copied
+# to results/reference/ to be committed. CPU: make reference (profile cpu, about an hour on 2 cores).
+# GPU: make reference REF_PROFILE=full KERAS_BACKEND=jax
+reference: $(STAMP)
+	VIENNA_PROFILE=$(REF_PROFILE) $(PY) -m vienna_utils.synthetic
+	rm -rf $(REF_DIR) && mkdir -p $(REF_DIR) results/reference
+	@set -e; for nb in $(REF_NOTEBOOKS); do \
+		echo "== $$nb ($(REF_PROFILE) profile)"; \
+		VIENNA_PROFILE=$(REF_PROFILE) VIENNA_RESULTS_DIR=$(CURDIR)/$(REF_DIR)/results \
+			$(VENV)/bin/papermill --kernel $(KERNEL) --cwd notebooks -p profile $(REF_PROFILE) \
+			notebooks/$$nb.ipynb $(REF_DIR)/$$nb.ipynb; \
+	done
+	@for f in $(REF_DIR)/results/runs/*.json; do \
+		cp $$f results/reference/.$$(basename $$f).tmp && mv results/reference/.$$(basename $$f).tmp results/reference/$$(basename $$f); \
+	done
+	@echo; echo "Reference records ($(REF_PROFILE) profile): $$(pwd)/results/reference/ (commit them);" \
+		"executed notebooks: $$(pwd)/$(REF_DIR)/"
 
 clean:
 	rm -rf build .pytest_cache

@@ -57,3 +57,38 @@ def test_group_counts_fix_the_groups():
     ev = metrics.evaluate(y, y.astype(float), ["a", "b"], train_counts=[500, 500], group_counts=[500, 5])
     assert ev.per_label["group"].tolist() == ["head", "tail"]
     assert ev.per_label["train"].tolist() == [500, 500]
+
+
+def test_weighted_ap_matches_scikit_learn_with_ties_and_weights():
+    from sklearn.metrics import average_precision_score
+    rng = np.random.default_rng(3)
+    y = rng.random(200) < 0.2
+    s = np.round(rng.random(200), 1)  # many ties
+    w = rng.integers(0, 4, size=(5, 200)).astype(float)
+    got = metrics.weighted_ap(y, s, np.vstack([np.ones(200), w]))
+    assert got[0] == pytest.approx(average_precision_score(y, s))
+    for i in range(5):
+        assert got[i + 1] == pytest.approx(average_precision_score(y, s, sample_weight=w[i]))
+    rows = np.repeat(np.arange(200), w[0].astype(int))  # weights are counts of a resample
+    assert got[1] == pytest.approx(average_precision_score(y[rows], s[rows]))
+    assert np.isnan(metrics.weighted_ap(np.zeros(4), np.arange(4), np.ones((1, 4))))[0]
+
+
+def test_paired_bootstrap_tells_a_real_difference_from_none():
+    rng = np.random.default_rng(0)
+    y = (rng.random((400, 3)) < 0.2).astype(int)
+    good = y * 0.6 + rng.random(y.shape) * 0.5
+    noise = rng.random(y.shape)
+    same = metrics.paired_bootstrap(y, good, good, n_boot=200)
+    assert same["delta"] == 0 and same["low"] == 0 and same["high"] == 0
+    assert same["verdict"] == "no clear difference"
+    better = metrics.paired_bootstrap(y, good, noise, n_boot=200)
+    assert better["verdict"] == "a better" and better["low"] > 0
+    assert better["delta"] == pytest.approx(metrics.macro_ap(y, good) - metrics.macro_ap(y, noise))
+    assert metrics.paired_bootstrap(y, noise, good, n_boot=200)["verdict"] == "b better"
+    assert metrics.paired_bootstrap(y, good, noise, n_boot=200) == better  # seeded
+    only = metrics.paired_bootstrap(y, good, noise, n_boot=50, labels_mask=[True, False, False])
+    assert only["n_labels"] == 1
+    assert only["delta"] == pytest.approx(metrics.macro_ap(y[:, :1], good[:, :1]) - metrics.macro_ap(y[:, :1], noise[:, :1]))
+    with pytest.raises(ValueError, match="same shape"):
+        metrics.paired_bootstrap(y, good[:, :2], noise)

@@ -4,6 +4,9 @@ Profiles
 --------
 ``quick``: what CI and a CPU laptop run; small images, a subset, few epochs.
 ``full``: what a GPU runs; 224 px, the whole embedded dataset, early stopping.
+``cpu``: the largest reference run a 2-core CPU finishes in about an hour
+(``make reference PROFILE=cpu``): the 20,000-image dataset, 96 px, 4,000
+training images.
 The profile comes from the ``profile`` argument (a notebook's papermill
 parameter), else ``VIENNA_PROFILE``, else ``quick``.
 """
@@ -81,6 +84,9 @@ PROFILES = {
     "quick": Profile("quick", n_images=5000, dataset_image_size=128, image_size=64,
                      max_train_images=1500, head_epochs=60, fine_tune_epochs=2, batch_size=32,
                      patience=8),
+    "cpu": Profile("cpu", n_images=20000, dataset_image_size=128, image_size=96,
+                   max_train_images=4000, head_epochs=100, fine_tune_epochs=3, batch_size=32,
+                   patience=8),
     "full": Profile("full", n_images=20000, dataset_image_size=256, image_size=224,
                     max_train_images=None, head_epochs=200, fine_tune_epochs=15, batch_size=64,
                     patience=10),

@@ -26,7 +26,7 @@ from .vienna import encode, resolve_unlabelled
 from .weights import Weights, resolve_weights
 
 __all__ = ["Data", "prepare", "Experiment", "Run", "summary_table", "chance_map", "start", "baseline",
-           "change_against",
+           "record_matches", "change_against",
            "extend_train"]
 
 
@@ -45,6 +45,18 @@ class Data:
     profile: Profile
     excluded: object = None
     train_full_size: int = 0
+    group_counts: dict = None  # label -> training count that fixes head/medium/tail; None: this training split
+
+    def label_groups_counts(self) -> dict:
+        """Training count per label that decides its head / medium / tail group.
+
+        The split's own counts, unless this data was extended with new images
+        (:func:`extend_train`): then the original split's, so every approach is
+        judged on the same groups.
+        """
+        if self.group_counts is not None:
+            return dict(self.group_counts)
+        return dict(zip(self.labels, self.Y[self.train].sum(axis=0).tolist()))
 
     @property
     def paths(self) -> list:
@@ -172,17 +184,20 @@ class Experiment:
         return X
 
     def head_config(self, **overrides) -> FitConfig:
-        return FitConfig(epochs=self.P.head_epochs, batch_size=self.P.batch_size, learning_rate=self.P.head_lr,
-                         patience=self.P.patience, seed=self.P.seed, **overrides)
+        """The profile's head-training settings, with ``overrides`` (any FitConfig field, seed included)."""
+        kw = dict(epochs=self.P.head_epochs, batch_size=self.P.batch_size, learning_rate=self.P.head_lr,
+                  patience=self.P.patience, seed=self.P.seed)
+        return FitConfig(**{**kw, **overrides})
 
     def fine_tune_config(self, **overrides) -> FitConfig:
-        return FitConfig(epochs=self.P.fine_tune_epochs, batch_size=self.P.batch_size,
-                         learning_rate=self.P.fine_tune_lr, patience=self.P.patience, seed=self.P.seed,
-                         **overrides)
+        """The profile's fine-tuning settings, with ``overrides``."""
+        kw = dict(epochs=self.P.fine_tune_epochs, batch_size=self.P.batch_size,
+                  learning_rate=self.P.fine_tune_lr, patience=self.P.patience, seed=self.P.seed)
+        return FitConfig(**{**kw, **overrides})
 
     def run(self, mode: str = "frozen", approach: str = "baseline", train_idx=None, Y=None, labels=None,
             pos_weight=None, loss=None, unfrozen_blocks: int = 2, head: str = "plain",
-            notes: str = "") -> Run:
+            notes: str = "", seed: int | None = None) -> Run:
         """Train one configuration, evaluate it on the test split, save its record.
 
         Parameters
@@ -203,15 +218,18 @@ class Experiment:
         unfrozen_blocks : int
         head : {"plain", "posted"}
         notes : str
+        seed : int, optional
+            Training seed (head initialisation, shuffling, dropout); default the
+            profile's. The split does not change.
         """
         d = self.data
         Y = d.Y if Y is None else np.asarray(Y)
         labels = d.labels if labels is None else list(labels)
         tr = d.train if train_idx is None else np.asarray(train_idx)
         extra = {"pos_weight": None if pos_weight is None else [float(w) for w in pos_weight], "loss": loss,
-                 "head": head}
+                 "head": head, **({} if seed is None else {"seed": int(seed)})}
         t0 = time.perf_counter()
-        head_key = (approach, head)
+        head_key = (approach, head, seed)
         if head_key not in self._heads:
             hcfg = self.head_config(**extra)
             self._heads[head_key] = (fit_head(self.train_features(tr), Y[tr], self.features[d.val], Y[d.val], hcfg),
@@ -231,7 +249,7 @@ class Experiment:
             seconds = head_fit.seconds + fit.seconds
         train_counts = Y[tr].sum(axis=0)
         # head / medium / tail by the original training counts, so every approach is judged on the same groups
-        original = dict(zip(d.labels, d.Y[d.train].sum(axis=0)))
+        original = d.label_groups_counts()
         groups = [original.get(lab, c) for lab, c in zip(labels, train_counts)]
         ev = evaluate(Y[d.test], test_scores, labels, train_counts, group_counts=groups)
         thr = tune_thresholds(Y[d.val], val_scores)
@@ -255,7 +273,7 @@ class Experiment:
             "thresholds": thr.tolist(), "notes": notes,
         }
         if self.save:
-            save_record(record)
+            save_record(record, scores=(Y[d.test], test_scores))
         return Run(record, ev, ev_tuned, fit, test_scores)
 
 
@@ -311,24 +329,39 @@ def start(notebook: str, profile=None, data_csv=None, weights=None, weights_fall
     return ex
 
 
-def baseline(ex: Experiment, modes=("frozen", "top_blocks"), notebook: str = "03") -> dict:
-    """The corrected baseline of notebook 03 for these modes: read from its records when they match, else trained.
+def record_matches(record: dict, ex: Experiment) -> bool:
+    """Whether a saved baseline record was made on ``ex``'s profile, data, weights (md5), labels and split sizes."""
+    d = ex.data
+    return (record["data"] == d.source and record["profile_settings"] == ex.P.as_dict()
+            and record["weights"]["md5"] == ex.weights.md5 and record["weights"]["kind"] == ex.weights.kind
+            and record["labels"] == list(d.labels)
+            and (record["n_train"], record["n_val"], record["n_test"]) == (len(d.train), len(d.val), len(d.test)))
 
-    A record matches when it was made with the same profile, data, weights
-    (md5), labels and split sizes. Otherwise the baseline is trained here (and
-    recorded under this notebook's name).
+
+def baseline(ex: Experiment, modes=("frozen", "top_blocks"), notebook: str = "03") -> dict:
+    """The corrected baseline of notebook 03 for these modes: read from a matching record, else trained.
+
+    Notebook 03's record is looked for first, then any other notebook's
+    baseline record of the same profile (a run of notebooks 04-08 without 03
+    trains the baseline once). A record matches when :func:`record_matches`.
+    Otherwise the baseline is trained here and recorded under this notebook's name.
     """
     import json
-    from .config import RESULTS_DIR
     from pathlib import Path
-    d, out = ex.data, {}
+    from .config import RESULTS_DIR
+    out = {}
     for mode in modes:
-        path = Path(RESULTS_DIR) / "runs" / f"{notebook}_baseline_{mode}_{ex.P.name}.json"
-        rec = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-        same = rec is not None and (rec["data"] == d.source and rec["profile_settings"] == ex.P.as_dict() and rec["weights"]["md5"] == ex.weights.md5
-                                    and rec["weights"]["kind"] == ex.weights.kind and rec["labels"] == d.labels
-                                    and (rec["n_train"], rec["n_val"], rec["n_test"]) == (len(d.train), len(d.val), len(d.test)))
-        out[f"baseline, {mode}"] = Run.from_record(rec) if same else ex.run(mode=mode, approach="baseline")
+        folder = Path(RESULTS_DIR) / "runs"
+        first = folder / f"{notebook}_baseline_{mode}_{ex.P.name}.json"
+        candidates = [first] + sorted(set(folder.glob(f"*_baseline_{mode}_{ex.P.name}.json")) - {first})
+        found = None
+        for path in candidates:
+            if path.is_file():
+                rec = json.loads(path.read_text(encoding="utf-8"))
+                if rec.get("head", "plain") == "plain" and record_matches(rec, ex):
+                    found = rec
+                    break
+        out[f"baseline, {mode}"] = Run.from_record(found) if found else ex.run(mode=mode, approach="baseline")
     return out
 
 
@@ -343,7 +376,7 @@ def extend_train(data: Data, df_extra, source_note: str) -> Data:
     df = pd.concat([data.df, df_extra[["path", "codes"]]], ignore_index=True)
     new = np.arange(len(data.df), len(df))
     return replace(data, df=df, Y=np.vstack([data.Y, Y_extra]), source=f"{data.source} + {source_note}",
-                   train=np.concatenate([data.train, new]))
+                   train=np.concatenate([data.train, new]), group_counts=data.label_groups_counts())
 
 
 def change_against(table, reference: str = "baseline, frozen", columns=("mAP", "head mAP", "medium mAP", "tail mAP")):

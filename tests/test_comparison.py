@@ -1,0 +1,85 @@
+"""Notebook 09's comparison: records in one table, each run against the baseline by paired bootstrap."""
+import numpy as np
+import pytest
+
+from vienna_utils import comparison, results
+
+
+def _rec(approach, mode, labels, groups, mAP=0.2):
+    return {"run": f"nb_{approach}_{mode}", "notebook": "nb", "approach": approach, "mode": mode,
+            "labels": labels, "n_train": 10, "seconds": 1.0,
+            "metrics": {"mAP": mAP, "head_mAP": mAP, "medium_mAP": mAP, "tail_mAP": mAP},
+            "metrics_tuned": {"macro_F1": 0.1}, "per_label": {"label": labels, "group": groups}}
+
+
+@pytest.fixture
+def folder(tmp_path):
+    rng = np.random.default_rng(0)
+    y = (rng.random((300, 3)) < 0.25).astype(int)
+    labels, groups = ["01", "02", "03"], ["head", "tail", "tail"]
+    noise = rng.random(y.shape)
+    good = y * 0.7 + rng.random(y.shape) * 0.5
+    results.save_record(_rec("baseline", "frozen", labels, groups), tmp_path, scores=(y, noise))
+    results.save_record(_rec("better", "frozen", labels, groups), tmp_path, scores=(y, good))
+    results.save_record(_rec("same", "frozen", labels, groups), tmp_path, scores=(y, noise))
+    results.save_record(_rec("dropped", "frozen", labels[:2], groups[:2]), tmp_path, scores=(y[:, :2], noise[:, :2]))
+    results.save_record(_rec("unscored", "frozen", labels, groups), tmp_path)
+    results.save_record(_rec("better", "top_blocks", labels, groups), tmp_path, scores=(y, good))
+    return tmp_path / "runs"
+
+
+def test_against_baseline_calls_only_what_the_test_set_supports(folder):
+    recs = results.load_records(folder)
+    t = comparison.against_baseline(recs, folder, n_boot=200)
+    assert t.loc[("better", "frozen"), "mAP verdict"] == "better"
+    assert t.loc[("better", "frozen"), "tail mAP verdict"] == "better"
+    assert t.loc[("better", "frozen"), "mAP change"] > 0.2
+    assert t.loc[("same", "frozen"), "mAP verdict"] == "no clear difference"
+    assert t.loc[("same", "frozen"), "mAP change"] == 0
+    assert "not comparable" in t.loc[("dropped", "frozen"), "note"]
+    assert "not saved" in t.loc[("unscored", "frozen"), "note"]
+    assert t.loc[("better", "top_blocks"), "note"] == "no baseline run in mode top_blocks"
+    assert ("baseline", "frozen") not in t.index
+
+
+def test_records_table_keeps_the_last_record_of_each_approach_and_mode(folder):
+    recs = results.load_records(folder)
+    recs.append({**recs[0], "metrics": {**recs[0]["metrics"], "mAP": 0.9}})
+    t = comparison.records_table(recs)
+    assert t.loc[(recs[0]["approach"], recs[0]["mode"]), "mAP"] == 0.9
+    assert len(t) == 6
+    with pytest.raises(ValueError, match="no result records"):
+        comparison.records_table([])
+
+
+def test_recommend_follows_the_verdicts(folder):
+    recs = results.load_records(folder)
+    vs = comparison.against_baseline(recs, folder, n_boot=200)
+    lines = comparison.recommend(vs)
+    assert lines[0].startswith("Use better (frozen)")
+    assert any("raise(s) tail mAP" in line and "better (frozen)" in line for line in lines)
+    assert not any(line.startswith("Avoid") for line in lines)
+    only_same = vs.loc[[("same", "frozen")]]
+    assert comparison.recommend(only_same)[0].startswith("Live with it (approach 5): none of the 1 runs")
+    worse = vs.loc[[("better", "frozen")]].assign(**{"mAP verdict": "worse", "tail mAP verdict": "worse"})
+    assert comparison.recommend(worse)[-1].startswith("Avoid better (frozen)")
+
+
+def test_unfreezing_effect_needs_both_baseline_runs(folder, tmp_path):
+    recs = results.load_records(folder)
+    assert comparison.unfreezing_effect(recs, folder) is None  # no baseline top_blocks run
+    base = next(r for r in recs if r["approach"] == "baseline")
+    y, s = results.load_scores(base, folder)
+    results.save_record({**base, "run": "nb_baseline_top_blocks", "mode": "top_blocks"}, tmp_path,
+                        scores=(y, np.clip(s + y * 0.8, 0, 1)))
+    eff = comparison.unfreezing_effect(results.load_records(folder), folder, n_boot=200)
+    assert eff["verdict"] == "a better"
+    line = comparison.recommend(comparison.against_baseline(recs, folder, n_boot=50), eff)[-1]
+    assert line.startswith("Unfreezing the top blocks helps (mAP +")
+
+
+def test_recommend_says_so_when_nothing_could_be_judged(folder):
+    vs = comparison.against_baseline(results.load_records(folder), folder, n_boot=50)
+    unjudged = vs.loc[[("unscored", "frozen"), ("dropped", "frozen")]]
+    assert comparison.recommend(unjudged) == [
+        "No run could be judged against the baseline (see the note column): nothing to recommend yet."]

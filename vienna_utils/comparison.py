@@ -1,0 +1,140 @@
+"""Notebook 09's step: every approach's result records in one table, and each run against the baseline.
+
+The comparison against the baseline is a paired bootstrap over the test
+images (:func:`vienna_utils.metrics.paired_bootstrap`) on the scores saved
+next to each record, so a difference is called only where the test set
+supports it.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .metrics import paired_bootstrap
+from .results import load_scores
+
+__all__ = ["latest_by_approach", "records_table", "against_baseline", "unfreezing_effect", "recommend"]
+
+
+def latest_by_approach(records: list) -> dict:
+    """``{(approach, mode): record}``, the last record (in the given order) winning."""
+    return {(r["approach"], r["mode"]): r for r in records}
+
+
+def records_table(records: list) -> pd.DataFrame:
+    """One row per (approach, mode): mAP, head / medium / tail mAP, tuned macro F1, labels, training size, time."""
+    rows = []
+    for (approach, mode), r in latest_by_approach(records).items():
+        m = r["metrics"]
+        rows.append({"approach": approach, "mode": mode, "notebook": r["notebook"], "mAP": m["mAP"],
+                     "head mAP": m["head_mAP"], "medium mAP": m["medium_mAP"], "tail mAP": m["tail_mAP"],
+                     "macro F1 tuned": r["metrics_tuned"]["macro_F1"], "labels": len(r["labels"]),
+                     "n train": r["n_train"], "train time": f"{r['seconds']:.1f} s"})
+    if not rows:
+        raise ValueError("no result records to compare: run the notebooks that train first (make run)")
+    return pd.DataFrame(rows).set_index(["approach", "mode"])
+
+
+def against_baseline(records: list, folder=None, baseline: str = "baseline", n_boot: int = 1000,
+                     seed: int = 0) -> pd.DataFrame:
+    """Each run's mAP and tail mAP minus the baseline's of the same mode, with paired bootstrap intervals.
+
+    Parameters
+    ----------
+    records : list of dict
+        Result records (see :func:`vienna_utils.results.load_records`).
+    folder : path, optional
+        Where the records and their ``.scores.npz`` files are (default ``results/runs``).
+    baseline : str
+        The approach every other run is compared with.
+    n_boot, seed : int
+        Bootstrap resamples and their seed.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by (approach, mode); for "mAP" and "tail mAP": the difference on the
+        test set, the 95% interval and the verdict. Runs whose labels or test set
+        differ from the baseline's (approach 4), or without saved scores, get a
+        ``note`` saying so instead of a verdict.
+    """
+    latest = latest_by_approach(records)
+    rows = []
+    for (approach, mode), r in latest.items():
+        if approach == baseline:
+            continue
+        row = {"approach": approach, "mode": mode, "note": ""}
+        base = latest.get((baseline, mode))
+        if base is None:
+            row["note"] = f"no {baseline} run in mode {mode}"
+        elif r["labels"] != base["labels"]:
+            row["note"] = f"predicts {len(r['labels'])} labels, the baseline {len(base['labels'])}: not comparable"
+        else:
+            got, ref = load_scores(r, folder), load_scores(base, folder)
+            if got is None or ref is None:
+                row["note"] = "test scores not saved with the record (an older run): re-run its notebook"
+            elif got[0].shape != ref[0].shape or not np.array_equal(got[0], ref[0]):
+                row["note"] = "a different test set from the baseline's: not comparable"
+            else:
+                tail = np.asarray(base["per_label"]["group"]) == "tail"
+                for name, mask in (("mAP", None), ("tail mAP", tail)):
+                    b = paired_bootstrap(got[0], got[1], ref[1], n_boot=n_boot, seed=seed, labels_mask=mask)
+                    row[f"{name} change"] = b["delta"]
+                    row[f"{name} 95% interval"] = f"[{b['low']:+.3f}, {b['high']:+.3f}]"
+                    row[f"{name} verdict"] = {"a better": "better", "b better": "worse"}.get(b["verdict"], b["verdict"])
+        rows.append(row)
+    cols = ["mAP change", "mAP 95% interval", "mAP verdict", "tail mAP change", "tail mAP 95% interval",
+            "tail mAP verdict", "note"]
+    return pd.DataFrame(rows).set_index(["approach", "mode"]).reindex(columns=cols)
+
+
+def unfreezing_effect(records: list, folder=None, baseline: str = "baseline", n_boot: int = 1000,
+                      seed: int = 0) -> dict:
+    """The baseline unfrozen (top blocks) against the baseline frozen: paired bootstrap on mAP.
+
+    Returns :func:`vienna_utils.metrics.paired_bootstrap`'s dict (a = top blocks,
+    b = frozen), or None when either run or its scores are missing.
+    """
+    latest = latest_by_approach(records)
+    runs = latest.get((baseline, "top_blocks")), latest.get((baseline, "frozen"))
+    if None in runs:
+        return None
+    got, ref = load_scores(runs[0], folder), load_scores(runs[1], folder)
+    if got is None or ref is None or not np.array_equal(got[0], ref[0]):
+        return None
+    return paired_bootstrap(got[0], got[1], ref[1], n_boot=n_boot, seed=seed)
+
+
+def recommend(vs: pd.DataFrame, unfreezing: dict | None = None) -> list:
+    """Recommendation lines that follow from :func:`against_baseline`'s verdicts (and :func:`unfreezing_effect`).
+
+    Every line states the evidence it rests on; nothing is said about runs
+    without a verdict.
+    """
+    def names(col, verdict):
+        return [f"{a} ({m})" for (a, m), row in vs.iterrows() if row.get(col) == verdict]
+
+    better, worse = names("mAP verdict", "better"), names("mAP verdict", "worse")
+    tail_better = [n for n in names("tail mAP verdict", "better") if n not in worse]
+    judged = int(vs["mAP verdict"].notna().sum())
+    lines = []
+    if judged == 0:
+        return ["No run could be judged against the baseline (see the note column): nothing to recommend yet."]
+    if better:
+        lines.append(f"Use {better[0]}" + (f" (also better: {', '.join(better[1:])})" if better[1:] else "")
+                     + ": its mAP is above the baseline's beyond the 95% bootstrap interval.")
+    else:
+        lines.append(f"Live with it (approach 5): none of the {judged} runs compared beats the corrected baseline's "
+                     "mAP beyond the 95% bootstrap interval; keep the baseline, measure per-label AP and tune "
+                     "thresholds on validation.")
+    if tail_better:
+        lines.append(f"For the rare labels, {', '.join(tail_better)} raise(s) tail mAP beyond the interval"
+                     " without a clear loss in mAP.")
+    if worse:
+        lines.append(f"Avoid {', '.join(worse)}: mAP below the baseline's beyond the interval.")
+    if unfreezing is not None:
+        effect = {"a better": "helps", "b better": "hurts", "no clear difference": "makes no clear difference"}
+        lines.append(f"Unfreezing the top blocks {effect.get(unfreezing['verdict'], unfreezing['verdict'])} "
+                     f"(mAP {unfreezing['delta']:+.3f}, 95% interval [{unfreezing['low']:+.3f}, "
+                     f"{unfreezing['high']:+.3f}]).")
+    return lines
