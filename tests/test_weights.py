@@ -70,3 +70,16 @@ def test_imagenet_uses_keras_download_and_cache(monkeypatch, tmp_path):
     assert w.kind == "imagenet" and not w.is_fallback
     assert calls == {"fname": "efficientnetb0_notop.h5", "origin": W.IMAGENET_NOTOP_URL,
                      "cache_subdir": "models", "file_hash": "50bc09e76180e00e4465e1a485ddc09d"}
+
+
+def test_records_hold_no_machine_path(tmp_path, monkeypatch):
+    from vienna_utils import config
+    monkeypatch.setattr(config, "PROJECT_ROOT", tmp_path / "repo")
+    inside = W.Weights("project", str(tmp_path / "repo" / "data" / "weights" / "b.npz"), "x", "imagenet")
+    assert inside.as_dict()["path"] == "data/weights/b.npz"
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    cached = W.Weights("imagenet", str(tmp_path / "home" / ".keras" / "models" / "a.h5"), "y", "imagenet")
+    assert cached.as_dict()["path"] == "~/.keras/models/a.h5"
+    elsewhere = W.Weights("file", "/opt/w/a.h5", "z", "/opt/w/a.h5")
+    assert elsewhere.as_dict()["path"] == "/opt/w/a.h5" and elsewhere.path == "/opt/w/a.h5"
+    assert W.Weights("random", None, None, "none").as_dict()["path"] is None

@@ -83,7 +83,22 @@ class Weights:
         return base
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """For result records: the path relative to the project (or ``~``), so no machine path is committed."""
+        return {**asdict(self), "path": portable_path(self.path)}
+
+
+def portable_path(path) -> str | None:
+    """``path`` relative to the project root when inside it, else with the home folder as ``~``."""
+    if path is None:
+        return None
+    from .config import PROJECT_ROOT
+    p = Path(path).resolve()
+    for root, prefix in ((Path(PROJECT_ROOT).resolve(), ""), (Path.home().resolve(), "~/")):
+        try:
+            return prefix + p.relative_to(root).as_posix()
+        except ValueError:
+            continue
+    return str(path)
 
 
 def _md5(path) -> str:
