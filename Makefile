@@ -68,7 +68,7 @@ reference: $(STAMP)
 			$(VENV)/bin/papermill --kernel $(KERNEL) --cwd notebooks -p profile $(REF_PROFILE) \
 			notebooks/$$nb.ipynb $(REF_DIR)/$$nb.ipynb; \
 	done
-	@for f in $(REF_DIR)/results/runs/*.json; do \
+	@for f in $(REF_DIR)/results/runs/*.json $(REF_DIR)/results/runs/*.scores.npz; do \
 		cp $$f results/reference/.$$(basename $$f).tmp && mv results/reference/.$$(basename $$f).tmp results/reference/$$(basename $$f); \
 	done
 	@echo; echo "Reference records ($(REF_PROFILE) profile): $$(pwd)/results/reference/ (commit them);" \
