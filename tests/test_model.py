@@ -69,3 +69,18 @@ def test_initial_bias_is_log_odds():
     m = model.build_head(8, 2, bias=b)
     out = m.predict(np.zeros((1, 8)), verbose=0)
     np.testing.assert_allclose(out[0], [0.25, 0.25], rtol=1e-4)
+
+
+def test_models_start_from_the_same_weights_whatever_ran_before(keras):
+    def head_weights(build, draws_before):
+        keras.utils.set_random_seed(draws_before)
+        np.random.rand(), keras.random.uniform((3,))       # other work that drew random numbers
+        return [np.asarray(w) for w in build().get_weights() if np.ndim(w) == 2]   # the head's kernels
+
+    for build in (lambda seed: model.posted_model(5, weights=W, image_size=32, seed=seed),
+                  lambda seed: model.build_model(5, "top_blocks", weights=W, image_size=32, seed=seed)):
+        a = head_weights(lambda: build(3), 123)
+        b = head_weights(lambda: build(3), 7)
+        c = head_weights(lambda: build(4), 123)
+        assert all(np.array_equal(x, y) for x, y in zip(a, b))
+        assert not np.array_equal(a[-1], c[-1])            # another seed, another initial kernel

@@ -175,6 +175,8 @@ def build_model(n_labels: int, mode: str = "frozen", weights="imagenet", image_s
     augment : bool
         Put :func:`augmentation` in front of the backbone.
     seed : int
+        Seeds the augmentation layers and, through ``keras.utils.set_random_seed``,
+        every weight initialised at random, so the model is the same whatever ran before.
     head : {"plain", "posted"}
         See :func:`build_head`.
 
@@ -185,6 +187,7 @@ def build_model(n_labels: int, mode: str = "frozen", weights="imagenet", image_s
         ``model.weights_info`` are attached for inspection and records.
     """
     keras = import_keras()
+    keras.utils.set_random_seed(seed)
     w = _weights(weights)
     backbone = build_backbone(image_size, w)
     # Pretrained: BatchNormalization frozen and in inference mode (training=False), so small
@@ -203,16 +206,20 @@ def build_model(n_labels: int, mode: str = "frozen", weights="imagenet", image_s
     return model
 
 
-def posted_model(n_labels: int, weights="imagenet", image_size: int = 224, freeze_first: int = 20):
+def posted_model(n_labels: int, weights="imagenet", image_size: int = 224, freeze_first: int = 20,
+                 seed: int = 0):
     """The architecture the reader posted, reproduced as written.
 
     EfficientNetB0 (``include_top=False``), then GlobalAveragePooling2D,
     BatchNormalization, Dense(2048, relu) and a sigmoid Dense, with
     ``for layer in base.layers[:20]: layer.trainable = False``: the first 20
     layers are frozen (the input, rescaling, normalisation, stem and block 1a),
-    and everything after them trains, BatchNormalization included.
+    and everything after them trains, BatchNormalization included. ``seed``
+    is set with ``keras.utils.set_random_seed`` first, so the head's initial
+    weights do not depend on what ran before (e.g. whether a cache existed).
     """
     keras = import_keras()
+    keras.utils.set_random_seed(seed)
     w = _weights(weights)
     base = keras.applications.EfficientNetB0(include_top=False, weights=w.keras_arg,
                                              input_shape=(image_size, image_size, 3))
