@@ -72,6 +72,26 @@ def test_weighted_ap_matches_scikit_learn_with_ties_and_weights():
     rows = np.repeat(np.arange(200), w[0].astype(int))  # weights are counts of a resample
     assert got[1] == pytest.approx(average_precision_score(y[rows], s[rows]))
     assert np.isnan(metrics.weighted_ap(np.zeros(4), np.arange(4), np.ones((1, 4))))[0]
+    counts = np.vstack([np.ones(200), w]).astype(np.int8)          # integer counts: summed exactly
+    assert np.allclose(metrics.weighted_ap(y, s, counts), got, rtol=1e-12)
+    big = np.full((1, 200), 127, np.int8)                           # sums beyond int8 do not overflow
+    assert metrics.weighted_ap(y, s, big)[0] == pytest.approx(average_precision_score(y, s))
+
+
+def test_resampled_label_ap_reused_across_comparisons_gives_the_paired_bootstrap():
+    rng = np.random.default_rng(1)
+    y = (rng.random((300, 4)) < 0.15).astype(int)
+    y[:, 3] = 0                                                      # a label without positives
+    a, b = y * 0.5 + rng.random(y.shape) * 0.6, rng.random(y.shape)
+    w = metrics.bootstrap_weights(len(y), n_boot=100, seed=5)
+    assert w.shape == (101, 300) and (w[0] == 1).all() and (w[1:].sum(axis=1) == 300).all()
+    ap_a = metrics.label_ap_resamples(y, a, w)
+    assert np.isnan(ap_a[:, 3]).all() and ap_a[0, 0] == pytest.approx(metrics.weighted_ap(y[:, 0], a[:, 0], w[:1])[0])
+    got = metrics.bootstrap_difference(ap_a, metrics.label_ap_resamples(y, b, w), y)
+    want = metrics.paired_bootstrap(y, a, b, n_boot=100, seed=5)
+    assert got == want and want["n_labels"] == 3
+    with pytest.raises(ValueError, match="same shape"):
+        metrics.label_ap_resamples(y, a[:, :2], w)
 
 
 def test_paired_bootstrap_tells_a_real_difference_from_none():

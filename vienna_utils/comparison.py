@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .metrics import paired_bootstrap
+from .metrics import bootstrap_difference, bootstrap_weights, label_ap_resamples
 from .results import load_scores
 
 __all__ = ["latest_by_approach", "records_table", "against_baseline", "unfreezing_effect", "recommend"]
@@ -33,6 +33,22 @@ def records_table(records: list) -> pd.DataFrame:
     if not rows:
         raise ValueError("no result records to compare: run the notebooks that train first (make run)")
     return pd.DataFrame(rows).set_index(["approach", "mode"])
+
+
+class _ResampledAP:
+    """Each run's per-label AP on the test set and its bootstrap resamples, computed once per run."""
+
+    def __init__(self, folder, n_boot, seed):
+        self.folder, self.n_boot, self.seed = folder, n_boot, seed
+        self._weights, self._ap = {}, {}
+
+    def __call__(self, record, scores):
+        y, s = scores
+        if len(y) not in self._weights:
+            self._weights[len(y)] = bootstrap_weights(len(y), self.n_boot, self.seed)
+        if record["run"] not in self._ap:
+            self._ap[record["run"]] = label_ap_resamples(y, s, self._weights[len(y)])
+        return self._ap[record["run"]]
 
 
 def against_baseline(records: list, folder=None, baseline: str = "baseline", n_boot: int = 1000,
@@ -59,6 +75,7 @@ def against_baseline(records: list, folder=None, baseline: str = "baseline", n_b
         ``note`` saying so instead of a verdict.
     """
     latest = latest_by_approach(records)
+    ap = _ResampledAP(folder, n_boot, seed)
     rows = []
     for (approach, mode), r in latest.items():
         if approach == baseline:
@@ -78,7 +95,7 @@ def against_baseline(records: list, folder=None, baseline: str = "baseline", n_b
             else:
                 tail = np.asarray(base["per_label"]["group"]) == "tail"
                 for name, mask in (("mAP", None), ("tail mAP", tail)):
-                    b = paired_bootstrap(got[0], got[1], ref[1], n_boot=n_boot, seed=seed, labels_mask=mask)
+                    b = bootstrap_difference(ap(r, got), ap(base, ref), got[0], labels_mask=mask)
                     row[f"{name} change"] = b["delta"]
                     row[f"{name} 95% interval"] = f"[{b['low']:+.3f}, {b['high']:+.3f}]"
                     row[f"{name} verdict"] = {"a better": "better", "b better": "worse"}.get(b["verdict"], b["verdict"])
@@ -102,7 +119,8 @@ def unfreezing_effect(records: list, folder=None, baseline: str = "baseline", n_
     got, ref = load_scores(runs[0], folder), load_scores(runs[1], folder)
     if got is None or ref is None or not np.array_equal(got[0], ref[0]):
         return None
-    return paired_bootstrap(got[0], got[1], ref[1], n_boot=n_boot, seed=seed)
+    ap = _ResampledAP(folder, n_boot, seed)
+    return bootstrap_difference(ap(runs[0], got), ap(runs[1], ref), got[0])
 
 
 def recommend(vs: pd.DataFrame, unfreezing: dict | None = None) -> list:
