@@ -1,4 +1,5 @@
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -26,10 +27,23 @@ def test_render_glyph_deterministic_and_varied():
     assert np.array_equal(a, b) and not np.array_equal(a, c)
 
 
-def test_tiny_pretraining_saves_loadable_weights_with_provenance(tmp_path, monkeypatch):
-    out = tmp_path / "w.npz"
+@pytest.fixture(scope="module")
+def tiny_weights(tmp_path_factory):
+    """A two-step pretraining on a tiny configuration: (weights file, provenance)."""
+    out = tmp_path_factory.mktemp("pretrain") / "w.npz"
     prov = pretrain.pretrain(out, n_classes=600, image_size=32, batch_size=8, max_steps=2, val_per_class=1,
                              log=None)
+    return out, prov
+
+
+def _copy(weights_file, folder):
+    for suffix in (".npz", ".json"):
+        shutil.copy(weights_file.with_suffix(suffix), folder / f"w{suffix}")
+    return folder / "w.npz"
+
+
+def test_tiny_pretraining_saves_loadable_weights_with_provenance(tiny_weights, tmp_path, monkeypatch):
+    out, prov = _copy(tiny_weights[0], tmp_path), tiny_weights[1]
     saved = json.loads(out.with_suffix(".json").read_text())
     assert saved["md5"] == prov["md5"] and saved["steps"] == 2 and saved["images_seen"] == 16
     for key in ("source_task", "n_classes", "image_size", "source_val_accuracy", "date", "backend", "versions"):
@@ -50,3 +64,36 @@ def test_missing_project_weights_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(pretrain, "DEFAULT_WEIGHTS", tmp_path / "absent.npz")
     with pytest.raises(weights.WeightsError, match="python -m vienna_utils.pretrain"):
         weights.resolve_weights("project")
+
+
+def test_pretraining_continues_from_saved_weights_and_sums_its_stages(tiny_weights, tmp_path):
+    first, p1 = tiny_weights
+    second = tmp_path / "w2.npz"
+    p2 = pretrain.pretrain(second, image_size=32, batch_size=4, max_steps=3, val_per_class=1, log=None,
+                           seed=1, init=first)
+    assert [st["init"] for st in p2["stages"]] == ["random", p1["md5"]]
+    assert p2["steps"] == 5 and p2["images_seen"] == 16 + 12
+    assert p2["stages"][1]["seed"] == 1 and p2["stages"][1]["md5"] == p2["md5"]
+    # a further stage starts from this whole history
+    assert pretrain._earlier_stages(second, 600) == p2["stages"]
+
+
+def test_continuing_from_changed_or_unknown_weights_is_refused(tiny_weights, tmp_path):
+    first = _copy(tiny_weights[0], tmp_path)
+    with pytest.raises(ValueError, match="--classes 600"):
+        pretrain.pretrain(tmp_path / "x.npz", n_classes=500, image_size=32, max_steps=1, log=None, init=first)
+    first.write_bytes(first.read_bytes() + b"x")
+    with pytest.raises(ValueError, match="differs from"):
+        pretrain.pretrain(tmp_path / "x.npz", image_size=32, max_steps=1, log=None, init=first)
+    with pytest.raises(FileNotFoundError, match="without --init"):
+        pretrain.pretrain(tmp_path / "x.npz", image_size=32, max_steps=1, log=None, init=tmp_path / "none.npz")
+
+
+def test_a_provenance_without_stages_counts_as_one_stage_from_random(tiny_weights, tmp_path):
+    first = _copy(tiny_weights[0], tmp_path)
+    prov = json.loads(first.with_suffix(".json").read_text())
+    del prov["stages"]  # as written before continuation existed
+    first.with_suffix(".json").write_text(json.dumps(prov))
+    (stage,) = pretrain._earlier_stages(first, 600)
+    assert stage["init"] == "random" and stage["md5"] == prov["md5"]
+    assert (stage["steps"], stage["images_seen"]) == (prov["steps"], prov["images_seen"])

@@ -11,7 +11,9 @@ what the two share.
 
 Run ``python -m vienna_utils.pretrain --minutes 60`` (CPU: 64 px; on a GPU use
 ``--image-size 128``). It writes ``data/weights/efficientnetb0_glyphs.npz``
-(float16 backbone weights) and a provenance JSON next to it.
+(float16 backbone weights) and a provenance JSON next to it. Continue a
+saved run with ``--init FILE --seed N`` (new images, the same classes and
+validation set); the provenance then lists every stage.
 """
 from __future__ import annotations
 
@@ -214,23 +216,36 @@ def load_backbone_weights(backbone, path: Path):
 
 def pretrain(out: Path = DEFAULT_WEIGHTS, n_classes: int = 600, image_size: int = 64, batch_size: int = 64,
              minutes: float = 60.0, max_steps: int | None = None, val_per_class: int = 4, seed: int = 0,
-             learning_rate: float = 2e-3, log_every: int = 200, log=print) -> dict:
-    """Train EfficientNetB0 (random init) on the glyph task for a time or step budget; save the backbone.
+             learning_rate: float = 2e-3, log_every: int = 200, log=print, init: Path | None = None) -> dict:
+    """Train EfficientNetB0 on the glyph task for a time or step budget; save the backbone.
+
+    Parameters
+    ----------
+    init : Path, optional
+        Continue from a backbone this function saved earlier (its provenance JSON
+        must sit next to it and its md5 must match) instead of random
+        initialisation. The classifier head starts afresh; give a ``seed`` other
+        than the earlier run's so the new batches are new images. Steps, images
+        seen and training time in the provenance are then totals over all
+        stages, each stage listed under ``stages``.
 
     Returns the provenance dict, also written next to ``out`` as JSON.
     """
     keras = _keras()
     keras.utils.set_random_seed(seed)
-    classes = glyph_classes(n_classes, seed)
+    classes = glyph_classes(n_classes, 0)  # the class list is fixed, whatever the batch seed
+    earlier = _earlier_stages(Path(init), n_classes) if init is not None else []
     backbone = keras.applications.EfficientNetB0(include_top=False, weights=None, pooling="avg",
                                                  input_shape=(image_size, image_size, 3), name="efficientnetb0")
+    if init is not None:
+        load_backbone_weights(backbone, Path(init))
     inp = keras.Input((image_size, image_size, 3))
     x = keras.layers.Dropout(0.2)(backbone(inp))
     model = keras.Model(inp, keras.layers.Dense(n_classes, activation="softmax", dtype="float32")(x))
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["sparse_categorical_accuracy"])
     train = GlyphBatches(classes, image_size, batch_size, seed)
-    val_rng = np.random.default_rng((seed, 10 ** 9))
+    val_rng = np.random.default_rng((0, 10 ** 9))  # one validation set for every stage and seed
     yv = np.repeat(np.arange(n_classes), val_per_class)
     xv = np.stack([render_glyph(classes[k], image_size, val_rng) for k in yv])
     t0 = time.perf_counter()
@@ -255,6 +270,10 @@ def pretrain(out: Path = DEFAULT_WEIGHTS, n_classes: int = 600, image_size: int 
     val_acc = float((model.predict(xv, batch_size=256, verbose=0).argmax(axis=1) == yv).mean())
     md5 = save_backbone(backbone, Path(out))
     from .results import environment
+    stage = {"init": earlier[-1]["md5"] if earlier else "random", "image_size": image_size,
+             "batch_size": batch_size, "steps": step, "images_seen": seen, "training_seconds": round(seconds, 1),
+             "learning_rate": learning_rate, "seed": seed, "source_val_accuracy": round(val_acc, 4), "md5": md5}
+    stages = earlier + [stage]
     prov = {
         "file": Path(out).name, "md5": md5, "bytes": Path(out).stat().st_size, "storage": "float16 .npz",
         "architecture": "keras.applications.EfficientNetB0(include_top=False, pooling='avg')",
@@ -263,15 +282,45 @@ def pretrain(out: Path = DEFAULT_WEIGHTS, n_classes: int = 600, image_size: int 
                        "random font, size, position, rotation, stroke, colour, background, clutter, blur, noise",
         "n_classes": n_classes, "classes_per_block": _per_block(classes),
         "overlap_with_embedded_dataset": overlap_with_embedded(classes),
-        "image_size": image_size, "batch_size": batch_size, "steps": step, "images_seen": seen,
-        "training_seconds": round(seconds, 1), "learning_rate": learning_rate,
+        "image_size": image_size, "batch_size": batch_size, "steps": sum(st["steps"] for st in stages),
+        "images_seen": sum(st["images_seen"] for st in stages),
+        "training_seconds": round(sum(st["training_seconds"] for st in stages), 1), "learning_rate": learning_rate,
         "source_val_accuracy": round(val_acc, 4), "source_val_images": int(len(yv)),
         "chance_accuracy": round(1 / n_classes, 5),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), "seed": seed,
-        **environment(),
+        **environment(), "stages": stages,
     }
-    Path(out).with_suffix(".json").write_text(json.dumps(prov, indent=2) + "\n", encoding="utf-8")
+    _write_json_atomically(Path(out).with_suffix(".json"), prov)
     return prov
+
+
+def _write_json_atomically(path: Path, obj):
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _earlier_stages(init: Path, n_classes: int) -> list:
+    """The stages behind a saved backbone, checked: its provenance exists, matches its md5 and class count."""
+    prov_path = init.with_suffix(".json")
+    if not init.is_file() or not prov_path.is_file():
+        raise FileNotFoundError(f"{init}: to continue pretraining, the weights file and its provenance "
+                                f"{prov_path.name} must both exist; run python -m vienna_utils.pretrain "
+                                "without --init first.")
+    prov = json.loads(prov_path.read_text(encoding="utf-8"))
+    md5 = hashlib.md5(init.read_bytes()).hexdigest()
+    if prov.get("md5") != md5:
+        raise ValueError(f"{init}: md5 {md5} differs from {prov.get('md5')} in {prov_path.name}; the file "
+                         "changed after it was saved. Restore it (git checkout) before continuing from it.")
+    if prov.get("n_classes") != n_classes:
+        raise ValueError(f"{init}: pretrained on {prov.get('n_classes')} classes, not {n_classes}; pass "
+                         f"--classes {prov.get('n_classes')}.")
+    if "stages" in prov:
+        return list(prov["stages"])
+    return [{"init": "random", "image_size": prov["image_size"], "batch_size": prov["batch_size"],
+             "steps": prov["steps"], "images_seen": prov["images_seen"],
+             "training_seconds": prov["training_seconds"], "learning_rate": prov["learning_rate"],
+             "seed": prov["seed"], "source_val_accuracy": prov["source_val_accuracy"], "md5": prov["md5"]}]
 
 
 def _per_block(classes) -> dict:
@@ -291,9 +340,11 @@ def main():  # pragma: no cover - command line
     ap.add_argument("--minutes", type=float, default=60.0)
     ap.add_argument("--max-steps", type=int)
     ap.add_argument("--learning-rate", type=float, default=2e-3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--init", type=Path, help="continue from these saved backbone weights (see pretrain())")
     a = ap.parse_args()
-    prov = pretrain(a.out, a.classes, a.image_size, a.batch_size, a.minutes, a.max_steps,
-                    learning_rate=a.learning_rate, log=lambda m: print(m, flush=True))
+    prov = pretrain(a.out, a.classes, a.image_size, a.batch_size, a.minutes, a.max_steps, seed=a.seed,
+                    learning_rate=a.learning_rate, log=lambda m: print(m, flush=True), init=a.init)
     print(json.dumps(prov, indent=2))
 
 
