@@ -57,7 +57,7 @@ bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 # Notebooks 04-08 (every approach, frozen and unfrozen) with a larger profile; their records are copied
-# to results/reference/ to be committed. CPU: make reference (profile cpu, about 25 minutes on 2 cores).
+# to results/reference/ to be committed. CPU: make reference (profile cpu, about 20-25 minutes on 2 cores).
 # GPU: make reference REF_PROFILE=full KERAS_BACKEND=jax
 reference: $(STAMP)
 	VIENNA_PROFILE=$(REF_PROFILE) $(PY) -m vienna_utils.synthetic
