@@ -83,3 +83,23 @@ def test_recommend_says_so_when_nothing_could_be_judged(folder):
     unjudged = vs.loc[[("unscored", "frozen"), ("dropped", "frozen")]]
     assert comparison.recommend(unjudged) == [
         "No run could be judged against the baseline (see the note column): nothing to recommend yet."]
+
+
+def _weights_rec(kind, mAP):
+    return {"run": f"03_weights-{kind}", "weights": {"kind": kind}, "metrics": {"mAP": mAP}}
+
+
+def test_pretraining_gap_met_and_missed():
+    met = comparison.pretraining_gap([_weights_rec("project", 0.25), _weights_rec("random", 0.09)])
+    assert met == "project minus random initialisation: +0.1600 mAP; target +0.15: met"
+    missed = comparison.pretraining_gap([_weights_rec("random", 0.09), _weights_rec("project", 0.2396)])
+    assert missed.endswith("+0.1496 mAP; target +0.15: missed by 0.0004")
+    assert comparison.pretraining_gap([_weights_rec("project", 0.25), _weights_rec("random", 0.2)],
+                                      target=0.05).endswith("met")
+
+
+def test_pretraining_gap_needs_both_backbones_once():
+    assert comparison.pretraining_gap([_weights_rec("project", 0.25), _weights_rec("imagenet", 0.4)]) is None
+    with pytest.raises(ValueError, match="two records with 'random' weights"):
+        comparison.pretraining_gap([_weights_rec("random", 0.1), _weights_rec("random", 0.2),
+                                    _weights_rec("project", 0.3)])

@@ -156,3 +156,37 @@ def recommend(vs: pd.DataFrame, unfreezing: dict | None = None) -> list:
                      f"(mAP {unfreezing['delta']:+.3f}, 95% interval [{unfreezing['low']:+.3f}, "
                      f"{unfreezing['high']:+.3f}]).")
     return lines
+
+
+PRETRAINING_TARGET = 0.15  # issue 4: project backbone at least this much mAP above random initialisation
+
+
+def pretraining_gap(records: list, target: float = PRETRAINING_TARGET) -> str | None:
+    """Say how far the project backbone's mAP is above random initialisation, against a target.
+
+    Parameters
+    ----------
+    records : list of dict
+        Result records of frozen runs that differ only in their backbone weights.
+    target : float
+        The mAP gap the pretraining aims for.
+
+    Returns
+    -------
+    str or None
+        One line such as ``"project minus random initialisation: +0.1510 mAP; target +0.15: met"``,
+        or None when the records do not hold one run with each of the two weights.
+    """
+    by_kind = {}
+    for r in records:
+        kind = r["weights"]["kind"]
+        if kind in by_kind:
+            raise ValueError(f"two records with {kind!r} weights ({by_kind[kind]['run']}, {r['run']}): "
+                             "pass one run per backbone")
+        by_kind[kind] = r
+    if not {"project", "random"} <= set(by_kind):
+        return None
+    # judged at the 4 decimals shown, so a printed +0.0500 never reads "missed by 0.0000"
+    gap = round(by_kind["project"]["metrics"]["mAP"] - by_kind["random"]["metrics"]["mAP"], 4)
+    verdict = "met" if gap >= target else f"missed by {target - gap:.4f}"
+    return f"project minus random initialisation: {gap:+.4f} mAP; target {target:+.2f}: {verdict}"
