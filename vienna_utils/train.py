@@ -107,8 +107,22 @@ class MacroAPCallback(keras.callbacks.Callback):
             logs["val_macro_ap"] = macro_ap(self.y_val, scores)
 
 
+class EpochTimer(keras.callbacks.Callback):
+    """Adds ``epoch_seconds`` (wall time of the epoch, validation included) to the logs.
+
+    The first epoch includes compilation; the others are the steady state.
+    """
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.t0 = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["epoch_seconds"] = time.perf_counter() - self.t0
+
+
 def _fit(model, x_tr, y_tr, x_va, y_va, cfg: FitConfig, n_images: int) -> FitResult:
-    callbacks = [MacroAPCallback(x_va, y_va)]
+    callbacks = [MacroAPCallback(x_va, y_va), EpochTimer()]
     if cfg.early_stop:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_macro_ap", mode="max", patience=cfg.patience,
                                                        restore_best_weights=True, verbose=0))
