@@ -125,7 +125,8 @@ def test_damaged_scores_become_a_note_naming_the_file(folder):
     (folder / "nb_same_frozen.scores.npz").write_bytes(b"garbage")
     (folder / "nb_better_top_blocks.scores.npz").unlink()
     t = comparison.against_baseline(results.load_records(folder), folder, n_boot=50)
-    assert "nb_same_frozen.scores.npz: not the scores saved with run 'nb_same_frozen'" in t.loc[("same", "frozen"), "note"]
+    note = t.loc[("same", "frozen"), "note"]
+    assert "nb_same_frozen.scores.npz: not the scores saved with run 'nb_same_frozen'" in note
     assert pd.isna(t.loc[("same", "frozen"), "mAP verdict"])
     assert t.loc[("better", "frozen"), "mAP verdict"] == "better"
     (folder / "nb_baseline_frozen.scores.npz").write_bytes(b"garbage")

@@ -57,7 +57,8 @@ class _NoTraining:
 
 def test_baseline_reads_notebook_03_first_then_any_matching_notebook(results_dir):
     ex = _NoTraining(_ex())
-    for rec in (_record(ex, notebook="04", mode="frozen", mAP=0.99), _record(ex, notebook="03", mode="frozen", mAP=0.31),
+    for rec in (_record(ex, notebook="04", mode="frozen", mAP=0.99),
+                _record(ex, notebook="03", mode="frozen", mAP=0.31),
                 _record(ex, notebook="04", mode="top_blocks", mAP=0.42)):
         results.save_record(rec)
     runs = experiment.baseline(ex)
@@ -102,8 +103,9 @@ def _tiny_data(n=90, seed=0):
     idx = np.arange(n)
     P = dataclasses.replace(config.PROFILES["quick"], head_epochs=3, batch_size=16, name="quick")
     df = pd.DataFrame({"path": [f"img{i}.png" for i in idx], "codes": [[] for _ in idx]})
+    features = rng.normal(size=(n, 8)).astype("float32") + Y @ np.ones((3, 8))  # informative embeddings
     return experiment.PreparedData(df, "tiny", Y, ["01", "02", "03"], None, train=idx[:50], val=idx[50:70],
-                                   test=idx[70:], profile=P), rng.normal(size=(n, 8)).astype("float32") + Y @ np.ones((3, 8))
+                                   test=idx[70:], profile=P), features
 
 
 def test_a_run_saves_a_record_that_reloads_to_the_same_evaluations(results_dir):

@@ -180,8 +180,10 @@ def test_run_names_that_could_escape_the_results_folder_are_refused(tmp_path, na
 def test_run_name_refusal_suggests_a_safe_name():
     with pytest.raises(ValueError, match="for example 'x'"):
         results.check_run_name("../../x")
-    assert results.run_name("08", "baseline", "frozen", "quick", purpose="seed", seed=3) == "08_baseline_frozen_seed-3_quick"
-    assert results.run_name("03", "baseline", "top_blocks", "cpu", head="posted") == "03_baseline_top_blocks_posted-head_cpu"
+    assert (results.run_name("08", "baseline", "frozen", "quick", purpose="seed", seed=3)
+            == "08_baseline_frozen_seed-3_quick")
+    assert (results.run_name("03", "baseline", "top_blocks", "cpu", head="posted")
+            == "03_baseline_top_blocks_posted-head_cpu")
     assert (results.run_name("03", "baseline", "frozen", "quick", purpose="weights", weights_kind="random")
             == "03_baseline_frozen_weights-random_quick")
     with pytest.raises(ValueError, match="ML-ROS 25%"):
@@ -193,7 +195,8 @@ def test_select_by_fields():
             _rec(run="d", notebook="01"), {**_rec(run="e").to_dict(), "version": 1, "approach": "seed-2"}]
     assert [r.run for r in results.select(recs, purpose="approach", profile="quick")] == ["a", "d"]
     assert [r.run for r in results.select(recs, purpose="seed")] == ["b", "e"]
-    assert [r.run for r in results.select(recs, notebook=("nb", "03"), profile={"quick", "cpu"})] == ["a", "b", "c", "e"]
+    picked = results.select(recs, notebook=("nb", "03"), profile={"quick", "cpu"})
+    assert [r.run for r in picked] == ["a", "b", "c", "e"]
     assert [r.run for r in results.select(recs, seed=None)] == ["a", "c", "d"]
     with pytest.raises(TypeError, match="\\['modee'\\] are not record fields"):
         results.select(recs, modee="frozen")

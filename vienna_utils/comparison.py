@@ -1,10 +1,10 @@
 """Tables of runs and records, and each run against the baseline (notebook 09's step).
 
 :func:`summary_table`, :func:`change_against` and :func:`chance_map` tabulate the runs a notebook
-just made; :func:`records_table` and :func:`against_baseline` work on saved records. The comparison against the baseline is a paired bootstrap over the test
-images (:func:`vienna_utils.metrics.paired_bootstrap`) on the scores saved
-next to each record, so a difference is called only where the test set
-supports it.
+just made; :func:`records_table` and :func:`against_baseline` work on saved records. The comparison
+against the baseline is a paired bootstrap over the test images
+(:func:`vienna_utils.metrics.paired_bootstrap`) on the scores saved next to each record, so a
+difference is called only where the test set supports it.
 """
 from __future__ import annotations
 

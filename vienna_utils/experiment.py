@@ -26,8 +26,7 @@ from .data import check_health, content_hash, exclude, load_dataset
 from .features import augmented_embeddings, embeddings
 from .metrics import Evaluation, evaluate, tune_thresholds
 from .pipeline import image_array
-from .results import (PURPOSES, Record, environment, find_baseline, one_device, record_matches, run_name,
-                      save_record)
+from .results import PURPOSES, Record, environment, find_baseline, one_device, record_matches, run_name, save_record
 from .splits import split, subsample
 from .train import FitConfig, FitResult, fine_tune, fit_head
 from .vienna import DropReport, encode, resolve_unlabelled

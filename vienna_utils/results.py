@@ -275,10 +275,11 @@ def save_record(record, results_dir=None, scores=None) -> Path:
         The test split's labels and scores, written first, atomically, as ``runs/<run>.scores.npz``;
         their sha256 goes into the record.
 
-    Safe to call from many processes and threads at once: temporary files have unique names and the
-    CSV row is appended under a lock.
+    Returns the JSON's path. A :class:`Record` passed in gets its ``date`` (if empty), ``scores_sha256``
+    and ``source_file`` set; a dict is left as it was. Safe to call from many processes and threads at
+    once: temporary files have unique names and the CSV row is appended under a lock.
     """
-    rec = Record.from_dict(as_record(record).to_dict())  # a copy: the caller's record is left as it was
+    rec = as_record(record)
     rec.date = rec.date or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     root = Path(results_dir) if results_dir is not None else Path(config.RESULTS_DIR)
     path = root / "runs" / f"{rec.run}.json"
@@ -293,14 +294,17 @@ def save_record(record, results_dir=None, scores=None) -> Path:
     row["weights"] = rec.weights.get("description", "")
     row["tuned_macro_F1"] = rec.metrics_tuned.get("macro_F1", "")
     append_csv_row(root / "runs.csv", CSV_FIELDS,
-               {k: (f"{v:.6g}" if isinstance(v, float) else ("" if v is None else v)) for k, v in row.items()})
+                   {k: (f"{v:.6g}" if isinstance(v, float) else ("" if v is None else v)) for k, v in row.items()})
+    rec.source_file = path
     return path
 
 
 class RecordList(list):
     """The records :func:`load_records` read, with ``skipped``: ``(file, reason)`` for each file left out."""
 
-    skipped: list
+    def __init__(self, records=(), skipped=()):
+        super().__init__(records)
+        self.skipped = list(skipped)
 
 
 def _read_record(path: Path) -> Record:
@@ -308,6 +312,8 @@ def _read_record(path: Path) -> Record:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as e:
         raise RecordError(f"{path}: not UTF-8 text (byte {e.start}): not a result record; {_FIX}") from None
+    except OSError as e:
+        raise RecordError(f"{path}: cannot be read ({e.strerror}): check its permissions") from None
     try:
         d = json.loads(text)
     except json.JSONDecodeError as e:
@@ -339,10 +345,8 @@ def load_records(folder=None, strict: bool = False) -> RecordList:
     if not folder.is_dir():
         if folder_given:
             raise FileNotFoundError(f"{folder}: no such folder of result records")
-        out = RecordList()
-        out.skipped = []
-        return out
-    records, skipped = RecordList(), []
+        return RecordList()
+    records, skipped = [], []
     for path in sorted(p for p in folder.glob("*.json") if not p.name.startswith(".")):
         try:
             records.append(_read_record(path))
@@ -350,12 +354,11 @@ def load_records(folder=None, strict: bool = False) -> RecordList:
             if strict:
                 raise
             skipped.append((path, str(e)))
-    records.skipped = skipped
     if skipped:
         warnings.warn(f"load_records skipped {len(skipped)} file(s) in {folder} that are not usable result "
                       "records:\n" + "\n".join(f"  - {reason}" for _, reason in skipped),
                       RecordWarning, stacklevel=2)
-    return records
+    return RecordList(records, skipped)
 
 
 def load_scores(record, folder=None):
