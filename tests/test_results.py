@@ -102,6 +102,9 @@ def test_older_records_with_damaged_scores_name_the_file(tmp_path):
     np.savez(tmp_path / "old.scores.npz", y_true=np.zeros((2, 2)), y_score=np.zeros((2, 2)))
     with pytest.raises(RecordError, match="old.scores.npz: 2 score columns for 3 labels"):
         results.load_scores(legacy, tmp_path)
+    results.save_record(legacy, tmp_path)  # saved again, without scores: a stale file is not its scores
+    shutil.copy(tmp_path / "old.scores.npz", tmp_path / "runs" / "old.scores.npz")
+    assert "upgraded_from_version" not in legacy and results.load_scores(legacy) is None
 
 
 def test_reference_records_written_before_versions_load_with_their_purpose(tmp_path):

@@ -14,7 +14,7 @@ Tables of runs (``summary_table``, ``change_against``, ``chance_map``) live in
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, is_dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -26,7 +26,8 @@ from .data import check_health, content_hash, exclude, load_dataset
 from .features import augmented_embeddings, embeddings
 from .metrics import Evaluation, evaluate, tune_thresholds
 from .pipeline import image_array
-from .results import PURPOSES, Record, environment, find_baseline, one_device, record_matches, run_name, save_record
+from .results import (PURPOSES, Record, as_record, environment, find_baseline, one_device, record_matches,
+                      run_name, save_record)
 from .splits import split, subsample
 from .train import FitConfig, FitResult, fine_tune, fit_head
 from .vienna import DropReport, encode, resolve_unlabelled
@@ -141,7 +142,7 @@ class Run:
         from the version-less format did not store it: there it has the tuned thresholds and AP, and
         precision, recall and F1 are NaN (unknown) rather than the untuned values.
         """
-        rec = Record.from_dict(record) if not isinstance(record, Record) else record
+        rec = as_record(record)
         per_label = _per_label_frame(rec.per_label)
         if rec.per_label_tuned is not None:
             tuned = _per_label_frame(rec.per_label_tuned)
@@ -159,10 +160,7 @@ def _group_rule(evaluation: Evaluation) -> dict | None:
         return rule
     if hasattr(rule, "_asdict"):
         return dict(rule._asdict())
-    if hasattr(rule, "__dataclass_fields__"):
-        from dataclasses import asdict
-        return asdict(rule)
-    return {"rule": str(rule)}
+    return asdict(rule) if is_dataclass(rule) else {"rule": str(rule)}
 
 
 class Experiment:

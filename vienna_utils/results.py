@@ -276,10 +276,12 @@ def save_record(record, results_dir=None, scores=None) -> Path:
         their sha256 goes into the record.
 
     Returns the JSON's path. A :class:`Record` passed in gets its ``date`` (if empty), ``scores_sha256``
-    and ``source_file`` set; a dict is left as it was. Safe to call from many processes and threads at
-    once: temporary files have unique names and the CSV row is appended under a lock.
+    and ``source_file`` set (and loses ``upgraded_from_version``); a dict is left as it was. Safe to
+    call from many processes and threads at once: temporary files have unique names and the CSV row
+    is appended under a lock.
     """
     rec = as_record(record)
+    rec.extra.pop("upgraded_from_version", None)  # written now in this version: its scores are checked
     rec.date = rec.date or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     root = Path(results_dir) if results_dir is not None else Path(config.RESULTS_DIR)
     path = root / "runs" / f"{rec.run}.json"
