@@ -140,10 +140,12 @@ BAD_FILES = {
     "renamed.json": json.dumps(_rec(run="original").to_dict()).encode(),
     "nan_purpose.json": json.dumps({**_rec(run="nan_purpose").to_dict(), "purpose": None}).encode(),
     "bad_name.json": json.dumps({**_rec().to_dict(), "run": "../../x"}).encode(),
+    "bad_version.json": json.dumps({**_rec(run="bad_version").to_dict(), "version": "2"}).encode(),
 }
 REASONS = {"empty.json": "empty", "truncated.json": "not valid JSON", "latin1.json": "not UTF-8",
            "list.json": "a JSON list", "stray.json": "no run, notebook", "renamed.json": "holds run 'original'",
-           "nan_purpose.json": "purpose None", "bad_name.json": "cannot be a file name"}
+           "nan_purpose.json": "purpose None", "bad_name.json": "cannot be a file name",
+           "bad_version.json": "version '2' is not a version"}
 
 
 def test_unusable_files_are_skipped_with_one_warning_naming_each(tmp_path):

@@ -171,8 +171,10 @@ def _upgrade(d: dict, where: str) -> dict:
     upgrade is noted as ``upgraded_from_version``; their tuned per-label table was not stored.
     """
     version = d.get("version", 1)
-    if not isinstance(version, int) or version > RECORD_VERSION:
-        raise RecordError(f"{where}: record format version {version!r} is newer than this vienna_utils "
+    if type(version) is not int or version < 1:
+        raise RecordError(f"{where}: record format version {version!r} is not a version (1 to {RECORD_VERSION})")
+    if version > RECORD_VERSION:
+        raise RecordError(f"{where}: record format version {version} is newer than this vienna_utils "
                           f"reads ({RECORD_VERSION}): update vienna_utils")
     if version == RECORD_VERSION:
         return d
