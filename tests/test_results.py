@@ -100,7 +100,7 @@ def test_older_records_with_damaged_scores_name_the_file(tmp_path):
     with pytest.raises(RecordError, match="old.scores.npz: damaged or not a scores file.*re-run"):
         results.load_scores(legacy, tmp_path)
     np.savez(tmp_path / "old.scores.npz", y_true=np.zeros((2, 2)), y_score=np.zeros((2, 2)))
-    with pytest.raises(RecordError, match="old.scores.npz: 2 score columns for 3 labels"):
+    with pytest.raises(RecordError, match="old.scores.npz: scores of shape \\(2, 2\\) for 3 labels"):
         results.load_scores(legacy, tmp_path)
     results.save_record(legacy, tmp_path)  # saved again, without scores: a stale file is not its scores
     shutil.copy(tmp_path / "old.scores.npz", tmp_path / "runs" / "old.scores.npz")

@@ -1,19 +1,15 @@
 """Result records: their format (:class:`Record`), writing and reading them, and finding the ones you need.
 
-Under the results folder (``VIENNA_RESULTS_DIR``, default ``results/``):
+Under the results folder (``VIENNA_RESULTS_DIR``, default ``results/``): ``runs/<run>.json``, one
+:class:`Record` per run (atomic; a later run of the same name replaces it); ``runs/<run>.scores.npz``,
+its test labels and scores for paired bootstrap comparisons (the record holds their sha256); and
+``runs.csv``, one summary row per saved run, appended under a file lock so every process and thread
+saving at once gets its row. The CSV is a log, not derived from the JSONs: a re-run of the same name
+replaces the JSON and keeps the earlier run's row.
 
-- ``runs/<run>.json``: one :class:`Record` per run, written atomically; a later run of the same name
-  replaces it.
-- ``runs/<run>.scores.npz``: the run's test labels and scores (uint8, float16), so later comparisons can
-  resample the test set (:func:`vienna_utils.metrics.paired_bootstrap`); the record holds its sha256.
-- ``runs.csv``: one summary row per saved run, appended under a file lock (``runs.csv.lock``), so every
-  process and thread saving at once gets its row. It is a log, not derived from the JSONs: a re-run of the
-  same name replaces the JSON and keeps the earlier run's row.
-
-A record says what was trained on what and why (``purpose``): config, data source and size, split,
-backbone weights (and whether they were a fallback), profile, Keras backend, device, distribution,
-epochs, wall time, images per second, the metrics and the head / medium / tail rule. Pick records with
-:func:`select`, never by parsing run names.
+A record says what was trained on what and why (``purpose``): config, data, split, backbone weights,
+profile, backend, device, distribution, time, the metrics and the head / medium / tail rule. Pick
+records with :func:`select`, never by parsing run names.
 """
 from __future__ import annotations
 
@@ -401,10 +397,11 @@ def load_scores(record, folder=None):
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
         raise RecordError(f"{path}: damaged or not a scores file ({type(e).__name__}: {e}): delete it and "
                           "re-run the notebook that wrote the run") from None
-    if y_true.ndim != 2 or y_true.shape != y_score.shape or y_true.shape[1] != len(rec.labels):
-        raise RecordError(f"{path}: {y_true.shape[-1] if y_true.ndim else 0} score columns for "
-                          f"{len(rec.labels)} labels in the record; the record and its scores come from "
-                          "different runs -- re-run the notebook that wrote them")
+    if (y_true.ndim != 2 or y_true.shape != y_score.shape or y_true.shape[1] != len(rec.labels)
+            or (rec.n_test and len(y_true) != rec.n_test)):
+        raise RecordError(f"{path}: scores of shape {y_true.shape} for {len(rec.labels)} labels and "
+                          f"{rec.n_test or 'any number of'} test images in the record; the record and its scores "
+                          "come from different runs -- re-run the notebook that wrote them")
     return y_true, y_score
 
 
@@ -418,12 +415,10 @@ def select(records, **criteria) -> list:
     unknown = sorted(set(criteria) - set(_FIELDS))
     if unknown:
         raise TypeError(f"select: {unknown} are not record fields; choose from {list(_FIELDS)}")
-    if "purpose" in criteria:
-        wanted = criteria["purpose"]
-        bad = set(wanted if isinstance(wanted, (tuple, list, set, frozenset)) else [wanted]) - set(PURPOSES)
-        if bad:
-            raise ValueError(f"select: purpose {sorted(bad)} unknown; choose from {sorted(PURPOSES)}")
     accepted = {k: (set(v) if isinstance(v, (tuple, list, set, frozenset)) else {v}) for k, v in criteria.items()}
+    if accepted.get("purpose", set()) - set(PURPOSES):
+        raise ValueError(f"select: purpose {sorted(accepted['purpose'] - set(PURPOSES), key=str)} unknown; "
+                         f"choose from {sorted(PURPOSES)}")
     return [r for r in map(as_record, records) if all(r[k] in ok for k, ok in accepted.items())]
 
 
