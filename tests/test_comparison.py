@@ -1,13 +1,16 @@
 """Notebook 09's comparison: records in one table, each run against the baseline by paired bootstrap."""
+from types import SimpleNamespace
+
 import numpy as np
+import pandas as pd
 import pytest
 
-from vienna_utils import comparison, results
+from vienna_utils import comparison, experiment, results
 
 
-def _rec(approach, mode, labels, groups, mAP=0.2):
-    return {"run": f"nb_{approach}_{mode}", "notebook": "nb", "approach": approach, "mode": mode,
-            "labels": labels, "n_train": 10, "seconds": 1.0,
+def _rec(approach, mode, labels, groups, mAP=0.2, **kw):
+    return {"run": f"nb_{approach}_{mode}", "notebook": "nb", "approach": approach, "mode": mode, "profile": "quick",
+            "labels": labels, "n_train": 10, "seconds": 1.0, **kw,
             "metrics": {"mAP": mAP, "head_mAP": mAP, "medium_mAP": mAP, "tail_mAP": mAP},
             "metrics_tuned": {"macro_F1": 0.1}, "per_label": {"label": labels, "group": groups}}
 
@@ -86,7 +89,9 @@ def test_recommend_says_so_when_nothing_could_be_judged(folder):
 
 
 def _weights_rec(kind, mAP):
-    return {"run": f"03_weights-{kind}", "weights": {"kind": kind}, "metrics": {"mAP": mAP}}
+    return {"run": f"03_baseline_frozen_weights-{kind}_quick", "notebook": "03", "approach": "baseline",
+            "mode": "frozen", "profile": "quick", "purpose": "weights", "version": results.RECORD_VERSION,
+            "weights": {"kind": kind}, "metrics": {"mAP": mAP}}
 
 
 def test_pretraining_gap_met_and_missed():
@@ -103,3 +108,53 @@ def test_pretraining_gap_needs_both_backbones_once():
     with pytest.raises(ValueError, match="two records with 'random' weights"):
         comparison.pretraining_gap([_weights_rec("random", 0.1), _weights_rec("random", 0.2),
                                     _weights_rec("project", 0.3)])
+
+
+def test_only_approach_records_are_compared(folder):
+    recs = results.load_records(folder)
+    seed = results.Record.from_dict({**recs[0].to_dict(), "run": "nb_baseline_frozen_seed-1", "purpose": "seed",
+                                     "seed": 1})
+    with pytest.raises(ValueError, match="run 'nb_baseline_frozen_seed-1' has purpose 'seed'.*select"):
+        comparison.records_table(recs + [seed])
+    legacy_seed = {**_rec("seed-1", "frozen", ["01"], ["head"])}  # a version-less record: purpose from its name
+    with pytest.raises(ValueError, match="purpose 'seed'"):
+        comparison.against_baseline(recs + [legacy_seed], folder)
+
+
+def test_damaged_scores_become_a_note_naming_the_file(folder):
+    (folder / "nb_same_frozen.scores.npz").write_bytes(b"garbage")
+    (folder / "nb_better_top_blocks.scores.npz").unlink()
+    t = comparison.against_baseline(results.load_records(folder), folder, n_boot=50)
+    note = t.loc[("same", "frozen"), "note"]
+    assert "nb_same_frozen.scores.npz: not the scores saved with run 'nb_same_frozen'" in note
+    assert pd.isna(t.loc[("same", "frozen"), "mAP verdict"])
+    assert t.loc[("better", "frozen"), "mAP verdict"] == "better"
+    (folder / "nb_baseline_frozen.scores.npz").write_bytes(b"garbage")
+    t = comparison.against_baseline(results.load_records(folder), folder, n_boot=50)
+    assert t.loc[("better", "frozen"), "note"].startswith("baseline's test scores unusable")
+
+
+def _run(mAP, tuned_f1, epochs=3, seconds=1.25):
+    m = {"mAP": mAP, "micro_AP": 0.5, "macro_F1": 0.1, "head_mAP": mAP + 0.1, "medium_mAP": mAP,
+         "tail_mAP": mAP - 0.1}
+    return SimpleNamespace(record={"metrics": m, "metrics_tuned": {"macro_F1": tuned_f1}, "epochs_run": epochs,
+                                   "seconds": seconds})
+
+
+def test_summary_table_and_change_against_moved_from_experiment():
+    assert experiment.summary_table is comparison.summary_table  # re-exported for the notebooks
+    assert experiment.change_against is comparison.change_against and experiment.chance_map is comparison.chance_map
+    t = comparison.summary_table({"baseline, frozen": _run(0.3, 0.2), "other, frozen": _run(0.35, 0.25, 5, 2.0)})
+    assert t.loc["other, frozen", "macro F1 tuned"] == 0.25 and t.loc["other, frozen", "train time"] == "2.0 s"
+    assert t["epochs"].tolist() == [3, 5]
+    assert "macro F1 tuned" not in comparison.summary_table({"a": _run(0.3, 0.2)}, tuned=False)
+    change = comparison.change_against(t)
+    assert change.loc["other, frozen"].tolist() == [0.05, 0.05, 0.05, 0.05]
+    assert change.loc["baseline, frozen"].tolist() == [0.0] * 4
+
+
+def test_chance_map_is_the_mean_test_prevalence_of_present_labels():
+    Y = np.array([[1, 0, 0], [1, 1, 0], [0, 0, 0], [1, 0, 0]])
+    data = SimpleNamespace(Y=Y, test=np.array([0, 1, 2, 3]))
+    assert comparison.chance_map(data) == pytest.approx((0.75 + 0.25) / 2)
+    assert comparison.chance_map(data, Y=Y[:, :1]) == pytest.approx(0.75)

@@ -1,9 +1,10 @@
-"""Notebook 09's step: every approach's result records in one table, and each run against the baseline.
+"""Tables of runs and records, and each run against the baseline (notebook 09's step).
 
-The comparison against the baseline is a paired bootstrap over the test
-images (:func:`vienna_utils.metrics.paired_bootstrap`) on the scores saved
-next to each record, so a difference is called only where the test set
-supports it.
+:func:`summary_table`, :func:`change_against` and :func:`chance_map` tabulate the runs a notebook
+just made; :func:`records_table` and :func:`against_baseline` work on saved records. The comparison
+against the baseline is a paired bootstrap over the test images
+(:func:`vienna_utils.metrics.paired_bootstrap`) on the scores saved next to each record, so a
+difference is called only where the test set supports it.
 """
 from __future__ import annotations
 
@@ -11,14 +12,74 @@ import numpy as np
 import pandas as pd
 
 from .metrics import bootstrap_difference, bootstrap_weights, label_ap_resamples
-from .results import load_scores
+from .results import RecordError, as_record, load_scores
 
-__all__ = ["latest_by_approach", "records_table", "against_baseline", "unfreezing_effect", "recommend"]
+__all__ = ["summary_table", "change_against", "chance_map", "latest_by_approach", "records_table",
+           "against_baseline", "unfreezing_effect", "recommend", "pretraining_gap"]
+
+
+def summary_table(runs: dict, tuned: bool = True) -> pd.DataFrame:
+    """One row per run: mAP, F1 (at 0.5 and with tuned thresholds), head/medium/tail mAP, epochs, time.
+
+    Parameters
+    ----------
+    runs : dict
+        Name -> :class:`vienna_utils.experiment.Run`.
+    tuned : bool
+        Add the macro F1 with per-label thresholds tuned on validation.
+    """
+    rows = {}
+    for name, r in runs.items():
+        m = r.record["metrics"]
+        row = {"mAP": m["mAP"], "micro AP": m["micro_AP"], "macro F1 @0.5": m["macro_F1"]}
+        if tuned:
+            row["macro F1 tuned"] = r.record["metrics_tuned"]["macro_F1"]
+        row.update({"head mAP": m["head_mAP"], "medium mAP": m["medium_mAP"], "tail mAP": m["tail_mAP"]})
+        rows[name] = row
+    t = pd.DataFrame(rows).T.astype(float).round(3)
+    t["epochs"] = [r.record["epochs_run"] for r in runs.values()]
+    t["train time"] = [f"{r.record['seconds']:.1f} s" for r in runs.values()]
+    return t
+
+
+def change_against(table: pd.DataFrame, reference: str = "baseline, frozen",
+                   columns=("mAP", "head mAP", "medium mAP", "tail mAP")) -> pd.DataFrame:
+    """Each run's metrics minus the reference run's, from a :func:`summary_table`."""
+    cols = list(columns)
+    return (table[cols] - table.loc[reference, cols]).round(3)
+
+
+def chance_map(data, Y=None) -> float:
+    """mAP of uninformative scores on the test split of ``data`` (a prepared dataset): the mean test
+    prevalence of the labels present."""
+    Y = data.Y if Y is None else Y
+    p = Y[data.test].mean(axis=0)
+    return float(p[p > 0].mean())
 
 
 def latest_by_approach(records: list) -> dict:
-    """``{(approach, mode): record}``, the last record (in the given order) winning."""
-    return {(r["approach"], r["mode"]): r for r in records}
+    """``{(approach, mode): record}``, the last record (in the given order) winning.
+
+    Only records of purpose ``"approach"`` are compared: any other (a seed or weights run, the posted
+    model) raises, naming the run; pick the records with
+    ``results.select(records, purpose="approach")``.
+    """
+    out = {}
+    for r in map(as_record, records):
+        if r.purpose != "approach":
+            raise ValueError(f"run {r.run!r} has purpose {r.purpose!r}: compare approaches only -- pass "
+                             "results.select(records, purpose='approach')")
+        out[(r.approach, r.mode)] = r
+    return out
+
+
+def _scores(record, folder):
+    """``(scores or None, note)`` for a record: a damaged or mismatched scores file becomes a note."""
+    try:
+        got = load_scores(record, folder)
+    except RecordError as e:
+        return None, f"test scores unusable: {e}"
+    return got, "" if got is not None else "test scores not saved with the record (an older run): re-run its notebook"
 
 
 def records_table(records: list) -> pd.DataFrame:
@@ -87,9 +148,9 @@ def against_baseline(records: list, folder=None, baseline: str = "baseline", n_b
         elif r["labels"] != base["labels"]:
             row["note"] = f"predicts {len(r['labels'])} labels, the baseline {len(base['labels'])}: not comparable"
         else:
-            got, ref = load_scores(r, folder), load_scores(base, folder)
+            (got, note), (ref, base_note) = _scores(r, folder), _scores(base, folder)
             if got is None or ref is None:
-                row["note"] = "test scores not saved with the record (an older run): re-run its notebook"
+                row["note"] = note or f"baseline's {base_note}"
             elif got[0].shape != ref[0].shape or not np.array_equal(got[0], ref[0]):
                 row["note"] = "a different test set from the baseline's: not comparable"
             else:
@@ -116,7 +177,7 @@ def unfreezing_effect(records: list, folder=None, baseline: str = "baseline", n_
     runs = latest.get((baseline, "top_blocks")), latest.get((baseline, "frozen"))
     if None in runs:
         return None
-    got, ref = load_scores(runs[0], folder), load_scores(runs[1], folder)
+    (got, _), (ref, _) = _scores(runs[0], folder), _scores(runs[1], folder)
     if got is None or ref is None or not np.array_equal(got[0], ref[0]):
         return None
     ap = _ResampledAP(folder, n_boot, seed)

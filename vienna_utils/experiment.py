@@ -1,53 +1,61 @@
-"""One experiment = data prepared once + runs that share its caches.
+"""One experiment = data prepared once + runs that share its caches (orchestration only).
 
 :func:`prepare` loads, checks, encodes and splits the data the way every
 notebook does. :class:`Experiment` holds the backbone weights and the cached
 embeddings and images, and :meth:`Experiment.run` trains one configuration
 (frozen, top blocks or full), evaluates it on the test split and saves its
-result record.
+result record (:class:`vienna_utils.results.Record`). :func:`baseline` reads
+the corrected baseline from a matching record or trains it.
+
+Tables of runs (``summary_table``, ``change_against``, ``chance_map``) live in
+:mod:`vienna_utils.comparison` and record finding (``record_matches``) in
+:mod:`vienna_utils.results`; they are re-exported here for the notebooks.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass, replace
 from functools import cached_property
 
 import numpy as np
+import pandas as pd
 
-from . import data as data_mod
-from .config import Profile, get_profile
+from .comparison import chance_map, change_against, summary_table
+from .config import Profile, describe_run, get_profile
+from .data import check_health, content_hash, exclude, load_dataset
 from .features import augmented_embeddings, embeddings
 from .metrics import Evaluation, evaluate, tune_thresholds
 from .pipeline import image_array
-from .results import environment, save_record
+from .results import (PURPOSES, Record, as_record, environment, find_baseline, one_device, record_matches,
+                      run_name, save_record)
 from .splits import split, subsample
-from .train import FitConfig, fine_tune, fit_head
-from .vienna import encode, resolve_unlabelled
+from .train import FitConfig, FitResult, fine_tune, fit_head
+from .vienna import DropReport, encode, resolve_unlabelled
 from .weights import Weights, resolve_weights
 
-__all__ = ["Data", "prepare", "Experiment", "Run", "summary_table", "chance_map", "start", "baseline",
-           "record_matches", "change_against",
-           "extend_train"]
+__all__ = ["PreparedData", "prepare", "Experiment", "Run", "start", "baseline", "extend_train",
+           # moved, re-exported so notebooks keep working
+           "summary_table", "chance_map", "change_against", "record_matches"]
 
 
 @dataclass
-class Data:
+class PreparedData:
     """A prepared dataset: table, labels, split (row indices into ``df``)."""
 
-    df: object
+    df: pd.DataFrame
     source: str
     Y: np.ndarray
-    labels: list
-    drop_report: object
+    labels: list[str]
+    drop_report: DropReport
     train: np.ndarray
     val: np.ndarray
     test: np.ndarray
     profile: Profile
-    excluded: object = None
+    excluded: pd.DataFrame | None = None  # rows removed by prepare(exclude_problems=...)
     train_full_size: int = 0
-    group_counts: dict = None  # label -> training count that fixes head/medium/tail; None: this training split
+    group_counts: dict[str, int] | None = None  # label -> training count fixing head/medium/tail; None: the split's
 
-    def label_groups_counts(self) -> dict:
+    def label_groups_counts(self) -> dict[str, int]:
         """Training count per label that decides its head / medium / tail group.
 
         The split's own counts, unless this data was extended with new images
@@ -59,7 +67,7 @@ class Data:
         return dict(zip(self.labels, self.Y[self.train].sum(axis=0).tolist()))
 
     @property
-    def paths(self) -> list:
+    def paths(self) -> list[str]:
         return self.df["path"].tolist()
 
     def describe(self) -> str:
@@ -69,7 +77,7 @@ class Data:
 
 
 def prepare(profile=None, data_csv=None, drop=(98, 99), unlabelled: str = "keep",
-            exclude_problems=(), check_images: bool = True, loaded=None, health=None) -> Data:
+            exclude_problems=(), check_images: bool = True, loaded=None, health=None) -> PreparedData:
     """Load, check, encode and split the walkthrough's data.
 
     Parameters
@@ -93,10 +101,10 @@ def prepare(profile=None, data_csv=None, drop=(98, 99), unlabelled: str = "keep"
         Its :func:`vienna_utils.data.check_health` report, if already made.
     """
     P = get_profile(profile)
-    df, source = loaded if loaded is not None else data_mod.load_dataset(csv_path=data_csv, profile=P)
+    df, source = loaded if loaded is not None else load_dataset(csv_path=data_csv, profile=P)
     if health is None:
-        health = data_mod.check_health(df, check_images=check_images)
-    df, excluded = data_mod.exclude(df, health, problems=exclude_problems)
+        health = check_health(df, check_images=check_images)
+    df, excluded = exclude(df, health, problems=exclude_problems)
     left = health[~health["problem"].isin(set(exclude_problems) | {"duplicate image"})]
     if len(left):
         counts = left["problem"].value_counts().to_dict()
@@ -106,29 +114,53 @@ def prepare(profile=None, data_csv=None, drop=(98, 99), unlabelled: str = "keep"
     enc = encode(df["codes"], drop=drop)
     Y, labels, rows = resolve_unlabelled(enc.Y, enc.labels, unlabelled)
     df = df.iloc[rows].reset_index(drop=True)
-    groups = [data_mod.content_hash(p) for p in df["path"]] if check_images else None
+    groups = [content_hash(p) for p in df["path"]] if check_images else None
     s = split(Y, seed=P.seed, groups=groups)
     train = subsample(Y, s.train, P.max_train_images, seed=P.seed)
-    return Data(df, source, Y, labels, enc.report, train, s.val, s.test, P, excluded, len(s.train))
+    return PreparedData(df, source, Y, labels, enc.report, train, s.val, s.test, P, excluded, len(s.train))
+
+
+def _per_label_frame(table: dict) -> pd.DataFrame:
+    return pd.DataFrame(table).set_index("label")
 
 
 @dataclass
 class Run:
     """One trained configuration: its record (saved), evaluations and the fit."""
 
-    record: dict
+    record: Record
     evaluation: Evaluation
     evaluation_tuned: Evaluation
-    fit: object = field(repr=False, default=None)
-    test_scores: np.ndarray = field(repr=False, default=None)
+    fit: FitResult | None = field(repr=False, default=None)
+    test_scores: np.ndarray | None = field(repr=False, default=None)
 
     @classmethod
-    def from_record(cls, record: dict) -> "Run":
-        """A Run rebuilt from a saved record (no model, no scores)."""
-        import pandas as pd
-        per_label = pd.DataFrame(record["per_label"]).set_index("label")
-        tuned = per_label.copy()
-        return cls(record, Evaluation(per_label, record["metrics"]), Evaluation(tuned, record["metrics_tuned"]))
+    def from_record(cls, record) -> Run:
+        """A Run rebuilt from a saved record (no model, no scores).
+
+        The tuned evaluation's per-label table is the record's ``per_label_tuned``. Records upgraded
+        from the version-less format did not store it: there it has the tuned thresholds and AP, and
+        precision, recall and F1 are NaN (unknown) rather than the untuned values.
+        """
+        rec = as_record(record)
+        per_label = _per_label_frame(rec.per_label)
+        if rec.per_label_tuned is not None:
+            tuned = _per_label_frame(rec.per_label_tuned)
+        else:
+            tuned = per_label.assign(precision=np.nan, recall=np.nan, F1=np.nan)
+            if len(rec.thresholds) == len(tuned):
+                tuned["threshold"] = rec.thresholds
+        return cls(rec, Evaluation(per_label, rec.metrics), Evaluation(tuned, rec.metrics_tuned))
+
+
+def _group_rule(evaluation: Evaluation) -> dict | None:
+    """The head / medium / tail rule the evaluation reports, JSON-ready (None when it reports none)."""
+    rule = getattr(evaluation, "group_rule", None)
+    if rule is None or isinstance(rule, dict):
+        return rule
+    if hasattr(rule, "_asdict"):
+        return dict(rule._asdict())
+    return asdict(rule) if is_dataclass(rule) else {"rule": str(rule)}
 
 
 class Experiment:
@@ -136,7 +168,7 @@ class Experiment:
 
     Parameters
     ----------
-    data : Data
+    data : PreparedData
     weights : str, path or Weights, optional
         See :func:`vienna_utils.weights.resolve_weights`.
     fallback : str, optional
@@ -147,7 +179,7 @@ class Experiment:
         Write result records.
     """
 
-    def __init__(self, data: Data, weights=None, fallback=None, notebook: str = "notebook", save: bool = True):
+    def __init__(self, data: PreparedData, weights=None, fallback=None, notebook: str = "notebook", save: bool = True):
         self.data = data
         self.P = data.profile
         self.weights: Weights = weights if isinstance(weights, Weights) else resolve_weights(weights, fallback)
@@ -197,7 +229,7 @@ class Experiment:
 
     def run(self, mode: str = "frozen", approach: str = "baseline", train_idx=None, Y=None, labels=None,
             pos_weight=None, loss=None, unfrozen_blocks: int = 2, head: str = "plain",
-            notes: str = "", seed: int | None = None) -> Run:
+            notes: str = "", seed: int | None = None, purpose: str | None = None) -> Run:
         """Train one configuration, evaluate it on the test split, save its record.
 
         Parameters
@@ -221,7 +253,18 @@ class Experiment:
         seed : int, optional
             Training seed (head initialisation, shuffling, dropout); default the
             profile's. The split does not change.
+        purpose : str, optional
+            What the run is for, one of :data:`vienna_utils.results.PURPOSES`: ``"approach"``
+            (compared in notebook 09), ``"posted"``, ``"weights"`` (this experiment's backbone
+            weights against others) or ``"seed"`` (the spread over training seeds). Default
+            ``"posted"`` for the posted head, else ``"approach"``. It is part of the run name
+            when ``"weights"``, and so is ``seed`` when given.
         """
+        purpose = purpose or ("posted" if head == "posted" else "approach")
+        if purpose not in PURPOSES:
+            raise ValueError(f"purpose {purpose!r} is not one of {sorted(PURPOSES)}")
+        name = run_name(self.notebook, approach, mode, self.P.name, head=head, purpose=purpose, seed=seed,
+                        weights_kind=self.weights.kind)  # checked before any training
         d = self.data
         Y = d.Y if Y is None else np.asarray(Y)
         labels = d.labels if labels is None else list(labels)
@@ -254,59 +297,26 @@ class Experiment:
         ev = evaluate(Y[d.test], test_scores, labels, train_counts, group_counts=groups)
         thr = tune_thresholds(Y[d.val], val_scores)
         ev_tuned = evaluate(Y[d.test], test_scores, labels, train_counts, thresholds=thr, group_counts=groups)
-        record = {
-            "run": f"{self.notebook}_{approach}_{mode}{'' if head == 'plain' else '_' + head + '-head'}_{self.P.name}",
-            "notebook": self.notebook, "approach": approach, "mode": mode, "head": head,
-            "unfrozen_blocks": unfrozen_blocks if mode == "top_blocks" else None,
-            "profile": self.P.name, "profile_settings": self.P.as_dict(),
-            **environment(),
-            "weights": {**self.weights.as_dict(), "description": self.weights.describe()},
-            "data": d.source, "labels": labels, "n_train": int(len(tr)), "n_val": int(len(d.val)),
-            "n_test": int(len(d.test)), "split_seed": self.P.seed,
-            "fit": {"head": hcfg.as_dict(), **({"fine_tune": cfg.as_dict()} if mode != "frozen" else {})},
-            "epochs_run": fit.epochs_run, "best_epoch": fit.best_epoch,
-            "best_val_macro_ap": fit.best_val_macro_ap,
-            "seconds": round(seconds, 2), "images_per_second": round(fit.images_per_second, 1),
-            "wall_seconds_including_evaluation": round(time.perf_counter() - t0, 2),
-            "metrics": ev.summary, "metrics_tuned": ev_tuned.summary,
-            "per_label": ev.per_label.reset_index().to_dict(orient="list"),
-            "thresholds": thr.tolist(), "notes": notes,
-        }
+        record = Record(
+            run=name, notebook=self.notebook, approach=approach, mode=mode, profile=self.P.name,
+            purpose=purpose, head=head, seed=None if seed is None else int(seed),
+            unfrozen_blocks=unfrozen_blocks if mode == "top_blocks" else None,
+            profile_settings=self.P.as_dict(), **environment(),
+            distribution=getattr(fit, "distribution", None) or one_device(cfg.batch_size),
+            weights={**self.weights.as_dict(), "description": self.weights.describe()},
+            data=d.source, labels=labels, n_train=int(len(tr)), n_val=int(len(d.val)), n_test=int(len(d.test)),
+            split_seed=self.P.seed,
+            fit={"head": hcfg.as_dict(), **({"fine_tune": cfg.as_dict()} if mode != "frozen" else {})},
+            epochs_run=fit.epochs_run, best_epoch=fit.best_epoch, best_val_macro_ap=fit.best_val_macro_ap,
+            seconds=round(seconds, 2), images_per_second=round(fit.images_per_second, 1),
+            wall_seconds_including_evaluation=round(time.perf_counter() - t0, 2),
+            metrics=ev.summary, metrics_tuned=ev_tuned.summary,
+            per_label=ev.per_label.reset_index().to_dict(orient="list"),
+            per_label_tuned=ev_tuned.per_label.reset_index().to_dict(orient="list"),
+            thresholds=thr.tolist(), groups=_group_rule(ev), notes=notes)
         if self.save:
             save_record(record, scores=(Y[d.test], test_scores))
         return Run(record, ev, ev_tuned, fit, test_scores)
-
-
-def summary_table(runs: dict, tuned: bool = True):
-    """One row per run: mAP, F1 (at 0.5 and with tuned thresholds), head/medium/tail mAP, epochs, time.
-
-    Parameters
-    ----------
-    runs : dict
-        Name -> :class:`Run`.
-    tuned : bool
-        Add the macro F1 with per-label thresholds tuned on validation.
-    """
-    import pandas as pd
-    rows = {}
-    for name, r in runs.items():
-        m = r.record["metrics"]
-        row = {"mAP": m["mAP"], "micro AP": m["micro_AP"], "macro F1 @0.5": m["macro_F1"]}
-        if tuned:
-            row["macro F1 tuned"] = r.record["metrics_tuned"]["macro_F1"]
-        row.update({"head mAP": m["head_mAP"], "medium mAP": m["medium_mAP"], "tail mAP": m["tail_mAP"]})
-        rows[name] = row
-    t = pd.DataFrame(rows).T.astype(float).round(3)
-    t["epochs"] = [r.record["epochs_run"] for r in runs.values()]
-    t["train time"] = [f"{r.record['seconds']:.1f} s" for r in runs.values()]
-    return t
-
-
-def chance_map(data: Data, Y=None) -> float:
-    """mAP of uninformative scores on the test split: the mean test prevalence of the labels present."""
-    Y = data.Y if Y is None else Y
-    p = Y[data.test].mean(axis=0)
-    return float(p[p > 0].mean())
 
 
 def start(notebook: str, profile=None, data_csv=None, weights=None, weights_fallback=None, **prepare_kw):
@@ -318,7 +328,6 @@ def start(notebook: str, profile=None, data_csv=None, weights=None, weights_fall
         With ``.data``; the header names profile, backend, device, data and
         weights, and a visible NOTE line says when the weights are a fallback.
     """
-    from .config import describe_run
     P = get_profile(profile)
     data = prepare(P, data_csv=data_csv, **prepare_kw)
     ex = Experiment(data, weights=weights, fallback=weights_fallback, notebook=notebook)
@@ -329,57 +338,27 @@ def start(notebook: str, profile=None, data_csv=None, weights=None, weights_fall
     return ex
 
 
-def record_matches(record: dict, ex: Experiment) -> bool:
-    """Whether a saved baseline record was made on ``ex``'s profile, data, weights (md5), labels and split sizes."""
-    d = ex.data
-    return (record["data"] == d.source and record["profile_settings"] == ex.P.as_dict()
-            and record["weights"]["md5"] == ex.weights.md5 and record["weights"]["kind"] == ex.weights.kind
-            and record["labels"] == list(d.labels)
-            and (record["n_train"], record["n_val"], record["n_test"]) == (len(d.train), len(d.val), len(d.test)))
-
-
 def baseline(ex: Experiment, modes=("frozen", "top_blocks"), notebook: str = "03") -> dict:
     """The corrected baseline of notebook 03 for these modes: read from a matching record, else trained.
 
-    Notebook 03's record is looked for first, then any other notebook's
-    baseline record of the same profile (a run of notebooks 04-08 without 03
-    trains the baseline once). A record matches when :func:`record_matches`.
-    Otherwise the baseline is trained here and recorded under this notebook's name.
+    Found by :func:`vienna_utils.results.find_baseline`: ``notebook``'s record first, then any other
+    notebook's baseline record that matches ``ex`` (a run of notebooks 04-08 without 03 trains the
+    baseline once). Otherwise the baseline is trained here and recorded under ``ex``'s notebook name.
     """
-    import json
-    from pathlib import Path
-    from .config import RESULTS_DIR
     out = {}
     for mode in modes:
-        folder = Path(RESULTS_DIR) / "runs"
-        first = folder / f"{notebook}_baseline_{mode}_{ex.P.name}.json"
-        candidates = [first] + sorted(set(folder.glob(f"*_baseline_{mode}_{ex.P.name}.json")) - {first})
-        found = None
-        for path in candidates:
-            if path.is_file():
-                rec = json.loads(path.read_text(encoding="utf-8"))
-                if rec.get("head", "plain") == "plain" and record_matches(rec, ex):
-                    found = rec
-                    break
+        found = find_baseline(ex, mode, notebook=notebook)
         out[f"baseline, {mode}"] = Run.from_record(found) if found else ex.run(mode=mode, approach="baseline")
     return out
 
 
-def extend_train(data: Data, df_extra, source_note: str) -> Data:
+def extend_train(data: PreparedData, df_extra: pd.DataFrame, source_note: str) -> PreparedData:
     """A copy of ``data`` whose training split also holds the rows of ``df_extra`` (new images).
 
     Validation and test are unchanged. The new rows are encoded with the same labels.
     """
-    import pandas as pd
-    from dataclasses import replace
     Y_extra = encode(df_extra["codes"], drop=data.drop_report.dropped_categories, labels=data.labels).Y
     df = pd.concat([data.df, df_extra[["path", "codes"]]], ignore_index=True)
     new = np.arange(len(data.df), len(df))
     return replace(data, df=df, Y=np.vstack([data.Y, Y_extra]), source=f"{data.source} + {source_note}",
                    train=np.concatenate([data.train, new]), group_counts=data.label_groups_counts())
-
-
-def change_against(table, reference: str = "baseline, frozen", columns=("mAP", "head mAP", "medium mAP", "tail mAP")):
-    """Each run's metrics minus the reference run's, from a :func:`summary_table`."""
-    cols = list(columns)
-    return (table[cols] - table.loc[reference, cols]).round(3)
