@@ -51,6 +51,8 @@ def parse_args(argv=None):
     p.add_argument("--precision", default="float32", help="float32 or mixed_bfloat16 / mixed_float16")
     p.add_argument("--decode-images", type=int, default=None, help="files for the decode figure")
     p.add_argument("--no-peer", action="store_true", help="skip torchvision's EfficientNet-B0")
+    p.add_argument("--stages", default="decode,h2d,fine_tune,ceiling,peer",
+                   help="comma-separated stages to run (default all)")
     p.add_argument("--out", default=None, help="JSON path (default results/bench_gpu.json)")
     return p.parse_args(argv)
 
@@ -96,6 +98,8 @@ class Report:
         os.replace(tmp, self.path)
 
     def stage(self, name, fn):
+        if name not in self.stages:
+            return
         t0 = time.perf_counter()
         try:
             fn()
@@ -246,6 +250,7 @@ def main(argv=None):
                  date=time.strftime("%Y-%m-%d"))
     print(f"# bench_gpu: {config.device()}, Keras {keras.__version__} ({backend}), {size} px, batch {batch}, "
           f"{n} training images/epoch, {args.precision}", flush=True)
+    rep.stages = set(args.stages.split(","))
     busy = GpuBusy()
 
     from vienna_utils import model as model_mod
@@ -296,14 +301,15 @@ def main(argv=None):
         m.predict(x, batch_size=2 * batch, verbose=0)
         rep.set(infer_img_s=round(n / (time.perf_counter() - t0), 1))
 
-    rep.stage("ceiling_inference", ceiling_and_inference)
+    rep.stage("ceiling", ceiling_and_inference)
+    def peer():
+        tr, inf, what = peer_rates(size, batch, 20, args.precision)
+        rep.set(peer_train_img_s=None if tr is None else round(tr, 1),
+                peer_infer_img_s=None if inf is None else round(inf, 1), peer=what)
+
     if args.no_peer:
         rep.set(peer_train_img_s=None, peer_infer_img_s=None, peer="skipped (--no-peer)")
     else:
-        def peer():
-            tr, inf, what = peer_rates(size, batch, 20, args.precision)
-            rep.set(peer_train_img_s=None if tr is None else round(tr, 1),
-                    peer_infer_img_s=None if inf is None else round(inf, 1), peer=what)
         rep.stage("peer", peer)
     busy.stop()
     d = rep.data
