@@ -86,7 +86,8 @@ def prepare(profile=None, data_csv=None, drop=(98, 99), unlabelled: str = "keep"
         Any other problem except duplicates stops with an error listing it;
         duplicates are kept together in one split.
     check_images : bool
-        Decode every image in the health check.
+        Decode every image in the health check. Identical files are found (by
+        content hash) and kept in one split either way.
     loaded : (DataFrame, str), optional
         A table and its source from :func:`vienna_utils.data.load_dataset`, if the caller has them.
     health : DataFrame, optional
@@ -106,8 +107,9 @@ def prepare(profile=None, data_csv=None, drop=(98, 99), unlabelled: str = "keep"
     enc = encode(df["codes"], drop=drop)
     Y, labels, rows = resolve_unlabelled(enc.Y, enc.labels, unlabelled)
     df = df.iloc[rows].reset_index(drop=True)
-    groups = [data_mod.content_hash(p) for p in df["path"]] if check_images else None
-    s = split(Y, seed=P.seed, groups=groups)
+    # identical files stay in one split even without check_images; the health check's hashes are reused
+    groups = data_mod.content_hashes(df["path"], known=health.attrs.get("content_hashes"))
+    s = split(Y, seed=P.seed, groups=groups, labels=labels)
     train = subsample(Y, s.train, P.max_train_images, seed=P.seed)
     return Data(df, source, Y, labels, enc.report, train, s.val, s.test, P, excluded, len(s.train))
 
