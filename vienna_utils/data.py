@@ -142,7 +142,8 @@ def _n_workers(n_jobs, n_images: int) -> int:
     if n_jobs is None or n_jobs == -1:
         n_jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     elif not isinstance(n_jobs, (int, np.integer)) or isinstance(n_jobs, bool) or n_jobs < 1:
-        raise ValueError(f"n_jobs must be a positive number of processes, -1 or None (all cores), not {n_jobs!r}")
+        raise ValueError(f"n_jobs must be a positive number of processes, -1 or None (all cores), not {n_jobs!r}; "
+                         "pass 1 for serial")
     return max(1, min(int(n_jobs), -(-n_images // _MIN_IMAGES_PER_WORKER)))
 
 

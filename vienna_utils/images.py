@@ -58,8 +58,8 @@ _PILLOW_LIMIT_LOCK = threading.Lock()
 def _open(source, max_pixels: int) -> Image.Image:
     """``Image.open`` with ``max_pixels`` in charge of the bomb check, even above Pillow's own limit."""
     limit = Image.MAX_IMAGE_PIXELS
-    if limit is None or max_pixels <= 2 * limit:
-        return Image.open(source)  # over max_pixels is refused by the caller; Pillow at most warns below 2x
+    if limit is None or max_pixels <= limit:
+        return Image.open(source)  # over max_pixels is refused by the caller, so Pillow's limit never bites
     with _PILLOW_LIMIT_LOCK:  # only the header is read here; decoding happens after, unlocked
         Image.MAX_IMAGE_PIXELS = None
         try:

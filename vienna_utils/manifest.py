@@ -21,8 +21,8 @@ __all__ = ["ManifestError", "read_text", "load_csv", "load_l3d", "DELIMITERS"]
 
 #: Column delimiters recognised from the header line, in order of preference.
 DELIMITERS = (",", ";", "\t", "|")
-_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
-         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF8, "utf-8"),
+         (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 _CODE_LIKE = re.compile(r"^\d{2}\.\d{2}(\.\d{2})?$")
 
 
@@ -53,11 +53,13 @@ def read_text(path, encoding: str | None = None) -> str:
                                 "pass the encoding the file was saved in.") from e
     for bom, name in _BOMS:
         if raw.startswith(bom):
+            body = raw[len(bom):]
             try:
-                return raw.decode(name).lstrip("\ufeff")
+                return body.decode(name)
             except UnicodeDecodeError as e:
-                raise ManifestError(f"{path}: starts with a {name} byte-order mark but line "
-                                    f"{_line_of(raw, e.start)} is not {name}; re-save the file as UTF-8.") from e
+                raise ManifestError(f"{path}, line {_line_of(body, e.start)}: the file starts with a {name.upper()} "
+                                    f"byte-order mark but this line is not {name.upper()}; re-save the whole file "
+                                    "as UTF-8.") from e
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -80,7 +82,7 @@ def _header(first_line: str, csv_path) -> tuple[str, list]:
     missing = [c for c in ("path", "codes") if c not in {n.lower() for n in found}]
     raise ManifestError(
         f"{csv_path}, line 1: missing column(s) {missing}; found {found}. "
-        "The manifest needs a 'path' column (image file) and a 'codes' column (Vienna codes "
+        "Add or rename columns so the header has 'path' (image file) and 'codes' (Vienna codes "
         "separated by spaces, ';', '|' or ','), separated by ',', ';', tab or '|'.")
 
 
@@ -145,6 +147,8 @@ def load_csv(csv_path, images_dir=None, encoding: str | None = None) -> pd.DataF
     csv_path = Path(csv_path)
     base = Path(images_dir) if images_dir is not None else csv_path.parent
     text = read_text(csv_path, encoding)
+    if not text.strip():
+        raise ManifestError(f"{csv_path}: the file is empty; write a header line and one line per image.")
     delim, names = _header(text.splitlines()[0], csv_path)
     names = _check_names(names, csv_path)
     i_path, i_codes = names.index("path"), names.index("codes")
@@ -191,7 +195,7 @@ def _json_records(path) -> list:
     raw = Path(path).read_bytes()
     if not raw.strip():
         raise ManifestError(f"{path}: the file is empty; L3D's results.json is a JSON list of records "
-                            "{'file', 'vienna_codes', ...}. Re-download or re-export it.")
+                            "{'file', 'vienna_codes', ...}: re-download or re-export it.")
     try:
         return json.loads(raw[3:] if raw.startswith(codecs.BOM_UTF8) else raw)
     except UnicodeDecodeError as e:
@@ -209,8 +213,8 @@ def _json_records(path) -> list:
                         raise ManifestError(f"{path}, line {n}: not valid JSON ({e2.msg}); the file reads as "
                                             "JSON Lines (one record per line): fix or remove that line.") from e2
             return out
-        hint = ("the file ends early: it is truncated, re-download it" if e.pos >= len(raw.rstrip()) - 1
-                else "fix the JSON at that place")
+        ends_early = e.pos >= len(raw.rstrip()) - 1 or not raw.rstrip().endswith((b"]", b"}"))
+        hint = "the file ends early: it is truncated, re-download it" if ends_early else "fix the JSON at that place"
         raise ManifestError(f"{path}, line {e.lineno} column {e.colno}: not valid JSON ({e.msg}); {hint}.") from e
 
 
@@ -244,7 +248,7 @@ def load_l3d(results_json, images_dir) -> pd.DataFrame:
     records = _json_records(results_json)
     if not isinstance(records, list):
         raise ManifestError(f"{results_json}: expected a JSON list of records, got a "
-                            f"{type(records).__name__}; L3D's results.json is a list [{{...}}, ...].")
+                            f"{type(records).__name__}; L3D's results.json is a list [{{...}}, ...]: pass the file holding that list.")
     if not records:
         raise ManifestError(f"{results_json}: an empty list, no image; check you have the right file.")
     rows = []
@@ -256,7 +260,7 @@ def load_l3d(results_json, images_dir) -> pd.DataFrame:
         missing = [k for k in ("file", "vienna_codes") if k not in rec]
         if missing:
             raise ManifestError(f"{where}: missing key(s) {missing} (keys found: {sorted(rec)}); every record "
-                                "needs 'file' and 'vienna_codes' (null or [] for no code).")
+                                "needs 'file' and 'vienna_codes' (null or [] for no code): add the key or remove the record.")
         name = rec["file"]
         if not isinstance(name, str) or not name.strip():
             raise ManifestError(f"{where}: 'file' is {name!r}, not a file name; give the image's file name "

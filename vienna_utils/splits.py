@@ -40,7 +40,7 @@ _SEED_LIMIT = 2 ** 32
 
 def _check_seed(seed) -> int:
     if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or not 0 <= seed < _SEED_LIMIT:
-        raise ValueError(f"seed must be an integer from 0 to 2**32 - 1, not {seed!r}")
+        raise ValueError(f"seed must be an integer from 0 to 2**32 - 1, not {seed!r}; pass one such as 0")
     return int(seed)
 
 
@@ -59,7 +59,8 @@ def check_learnable(Y, labels=None) -> None:
     """
     Y = np.asarray(Y)
     if Y.ndim != 2:
-        raise ValueError(f"Y must be a 2-D multi-hot matrix (images x labels), got shape {Y.shape}")
+        raise ValueError(f"Y must be a 2-D multi-hot matrix (images x labels), got shape {Y.shape}; pass one row "
+                         "per image and one column per label (vienna_utils.vienna.encode makes it)")
     if len(Y) == 0:
         raise ValueError("no image to split: the table is empty (a manifest with a header only, or every row "
                          "excluded); add images.")
@@ -93,7 +94,7 @@ def _stratified_cut(Y, idx, fraction, seed):
 def _group_keys(groups, n):
     groups = list(groups)
     if len(groups) != n:
-        raise ValueError(f"groups has {len(groups)} entries for {n} rows of Y")
+        raise ValueError(f"groups has {len(groups)} entries for {n} rows of Y; pass one key per row")
     keys, _ = pd.factorize(pd.Series(groups, dtype=object))
     if (keys < 0).any():
         bad = np.flatnonzero(keys < 0)[:5].tolist()
@@ -140,7 +141,8 @@ def split(Y, fractions=(0.7, 0.15, 0.15), seed: int = 0, groups=None, labels=Non
     except (TypeError, ValueError):
         f = np.full(1, np.nan)
     if f.shape != (3,) or not np.isfinite(f).all() or (f < 0).any() or not np.isclose(f.sum(), 1.0):
-        raise ValueError(f"fractions must be three non-negative shares summing to 1, got {fractions}")
+        raise ValueError(f"fractions must be three non-negative shares summing to 1, got {fractions}; pass e.g. "
+                         "(0.7, 0.15, 0.15)")
     check_learnable(Y, labels)
     n = len(Y)
     keys = np.arange(n) if groups is None else _group_keys(groups, n)
@@ -163,6 +165,10 @@ def split(Y, fractions=(0.7, 0.15, 0.15), seed: int = 0, groups=None, labels=Non
     where[train_g], where[val_g], where[test_g] = 0, 1, 2
     row_split = where[keys]
     parts = [np.flatnonzero(row_split == k) for k in range(3)]
+    empty = [name for name, idx, share in zip(SPLIT_NAMES, parts, f) if share > 0 and len(idx) == 0]
+    if empty:
+        raise ValueError(f"only {n_groups} distinct images: the {' and '.join(empty)} split would be empty; "
+                         "add images or change fractions.")
     missing = {}
     for name, idx in zip(SPLIT_NAMES, parts):
         if len(idx) == 0:
@@ -214,7 +220,7 @@ def subsample(Y, idx, n: int | None, seed: int = 0) -> np.ndarray:
     """
     idx = np.asarray(idx)
     if n is not None and (not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1):
-        raise ValueError(f"n must be a positive number of images (or None for all), not {n!r}")
+        raise ValueError(f"n must be a positive number of images (or None for all), not {n!r}; pass e.g. 1000")
     seed = _check_seed(seed)
     if n is None or n >= len(idx):
         return idx

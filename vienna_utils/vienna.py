@@ -85,7 +85,7 @@ def normalize_code(code, record=None) -> str:
     if not isinstance(code, str):
         raise ViennaCodeError(
             f"{_where(record)}{raw!r} is not a Vienna code: expected a string such as "
-            "'27.05.01', '27.5.1', '270501', '27.05' or '27'.")
+            "'27.05.01', '27.5.1', '270501', '27.05' or '27'. Fix the code in the source, or remove it.")
     text = code.strip()
     m = _DOTTED.match(text)
     if m:
