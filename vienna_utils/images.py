@@ -68,15 +68,19 @@ def _open(source, max_pixels: int) -> Image.Image:
             Image.MAX_IMAGE_PIXELS = limit
 
 
+def _check_size(img: Image.Image, path: Path, max_pixels: int) -> None:
+    w, h = img.size
+    if w * h > max_pixels:
+        raise ImageLoadError(
+            f"{path}: {w} x {h} = {w * h:,} pixels is over the limit of "
+            f"{max_pixels:,} (a decompression bomb?); if you trust the file, "
+            "pass a larger max_pixels.")
+
+
 def _decode(source, path: Path, max_pixels: int) -> Image.Image:
     try:
         with _open(source, max_pixels) as img:
-            w, h = img.size
-            if w * h > max_pixels:
-                raise ImageLoadError(
-                    f"{path}: {w} x {h} = {w * h:,} pixels is over the limit of "
-                    f"{max_pixels:,} (a decompression bomb?); if you trust the file, "
-                    "pass a larger max_pixels.")
+            _check_size(img, path, max_pixels)
             img = ImageOps.exif_transpose(img)
             img.load()
             return _to_rgb(img)
@@ -145,19 +149,25 @@ def check_file(path, max_pixels: int = MAX_PIXELS):
     except OSError as e:
         return "unreadable image", f"cannot read the file ({e}); check its permissions", None
     digest = hashlib.sha256(data).hexdigest()
+    # a JPEG that libjpeg decodes strictly (scaled down: every coefficient is still read) needs no second,
+    # full decode by Pillow, only its header check; anything else is decoded fully by Pillow
+    damage = _jpeg_damage(data) if data[:3] == b"\xff\xd8\xff" else None
     try:
-        img = _decode(io.BytesIO(data), path, max_pixels)
+        if damage is None and data[:3] == b"\xff\xd8\xff":
+            with _open(io.BytesIO(data), max_pixels) as img:
+                _check_size(img, path, max_pixels)
+        else:
+            _decode(io.BytesIO(data), path, max_pixels)
     except ImageLoadError as e:
         msg = str(e)
         kind = ("not an image" if "not an image" in msg else
                 "too large" if "decompression bomb" in msg else "unreadable image")
         return kind, msg.split(": ", 1)[-1], digest
-    if data[:3] == b"\xff\xd8\xff":
-        damage = _jpeg_damage(data)
-        if damage:
-            return ("corrupt image data", f"libjpeg: {damage}; the pixels would be garbage: re-download or "
-                    "re-export the file, or exclude it", digest)
-    del img
+    except Exception as e:  # noqa: BLE001 -- Pillow's header parsing raises many kinds
+        return "unreadable image", f"unreadable image ({e}); re-download or re-export the file", digest
+    if damage:
+        return ("corrupt image data", f"libjpeg: {damage}; the pixels would be garbage: re-download or "
+                "re-export the file, or exclude it", digest)
     return None, "", digest
 
 
