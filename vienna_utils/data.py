@@ -13,7 +13,9 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Mapping
+import warnings
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from pathlib import Path
 
@@ -89,7 +91,7 @@ def content_hashes(paths, known: Mapping | None = None) -> list:
     """
     known = known or {}
     out = []
-    for p in paths:
+    for p in map(str, paths):
         digest = known.get(p)
         if digest is None:
             try:
@@ -162,8 +164,14 @@ def _check_files(paths: list, n_jobs, max_pixels: int) -> list:
     if workers == 1:
         return [work(p) for p in paths]
     chunksize = max(1, min(256, len(paths) // (workers * 4)))
-    with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
-        return list(pool.map(work, paths, chunksize=chunksize))
+    try:
+        with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
+            return list(pool.map(work, paths, chunksize=chunksize))
+    except (BrokenProcessPool, OSError) as e:
+        warnings.warn(f"check_health: the process pool failed ({type(e).__name__}: {e}); checking serially "
+                      "instead (same table). In a script, put the calling code under "
+                      "`if __name__ == '__main__':`, or pass n_jobs=1.", RuntimeWarning, stacklevel=3)
+        return [work(p) for p in paths]
 
 
 def check_health(df: pd.DataFrame, check_images: bool = True, n_jobs: int | None = None,

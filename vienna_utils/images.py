@@ -166,8 +166,8 @@ def check_file(path, max_pixels: int = MAX_PIXELS):
     except Exception as e:  # noqa: BLE001 -- Pillow's header parsing raises many kinds
         return "unreadable image", f"unreadable image ({e}); re-download or re-export the file", digest
     if damage:
-        return ("corrupt image data", f"libjpeg: {damage}; the pixels would be garbage: re-download or "
-                "re-export the file, or exclude it", digest)
+        detail = f"libjpeg: {damage}; the pixels would be garbage: re-download or re-export the file, or exclude it"
+        return "corrupt image data", detail, digest
     return None, "", digest
 
 

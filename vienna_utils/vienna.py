@@ -124,7 +124,7 @@ def parse_codes(cell, record=None) -> list:
     ViennaCodeError
         A malformed code, or a cell of another type, naming ``record``.
     """
-    if cell is None or (isinstance(cell, float) and cell != cell):
+    if cell is None or (isinstance(cell, float) and np.isnan(cell)):
         return []
     if isinstance(cell, str):
         items = [t for t in _SEPARATORS.split(cell.strip()) if t]
