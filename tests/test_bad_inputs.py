@@ -250,6 +250,11 @@ case("csv_unclosed_quote_swallows", "clear error", where=("m.csv", "line 3", "qu
     lambda tmp: csv_call(tmp, 'path,codes\na.png,27\nb.png,"27\n' + "c.png,26\n" * 20_000))
 case("csv_unclosed_quote_at_end", "clear error", where=("m.csv", "line 2", "quote"))(
     lambda tmp: csv_call(tmp, 'path,codes\na.png,"27.05\nb.png,26\n'))
+case("csv_quote_swallows_lines_until_next_quote", "clear error", where=("m.csv", "line 2", "unclosed quote"))(
+    lambda tmp: csv_call(tmp, 'path,codes,brand\na.png,27,"Acme\nb.png,26,Bolt"\nc.png,27,Cola\n'))
+case("csv_ok_multiline_text_cell", "handled correctly",
+     check=cols(["path", "codes", "note"], note=["two\nlines", "x"]))(
+    lambda tmp: csv_call(tmp, 'path,codes,note\na.png,27,"two\nlines"\nb.png,26,x\n'))
 case("csv_quote_then_text", "clear error", where=("m.csv", "line 2", "quote"))(
     lambda tmp: csv_call(tmp, 'path,codes\na.png,"27.05"x\n'))
 for _id, _text in [("header_only", "path,codes\n"), ("header_blank_lines", "path,codes\n\n\n"),

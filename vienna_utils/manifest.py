@@ -165,9 +165,10 @@ def load_csv(csv_path, images_dir=None, encoding: str | None = None) -> pd.DataF
                 f"ambiguous. If the codes are separated by {delim!r}, quote the codes cell (\"27.05{delim}26.01\") "
                 "or separate codes with ';', '|' or spaces; otherwise remove the extra cells.")
         rec = rec + [""] * (len(names) - len(rec))  # missing trailing cells are empty
-        if first != last and any("\n" in rec[i] for i in (i_path, i_codes)):
-            raise ManifestError(f"{where}: the path or codes cell runs over lines {first}-{last}, an "
-                                "unclosed quote (\"); close or remove it.")
+        swallowed = any(delim in line for cell in rec for line in cell.splitlines()[1:])
+        if first != last and (swallowed or any("\n" in rec[i] for i in (i_path, i_codes))):
+            raise ManifestError(f"{where}: a cell runs over lines {first}-{last} and holds what looks like "
+                                "other lines of the manifest: an unclosed quote (\"); close or remove it.")
         if i_codes + 1 < len(rec) and _CODE_LIKE.match(rec[i_codes + 1].strip()):
             raise ManifestError(
                 f"{where}: column {names[i_codes + 1]!r} holds {rec[i_codes + 1]!r}, a Vienna code: codes "
