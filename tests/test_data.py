@@ -84,3 +84,63 @@ def test_load_dataset_csv_and_l3d(write_csv, write_json, tmp_path):
     assert df["codes"][0] == ["27"] and src.startswith("L3D")
     with pytest.raises(ValueError, match="images_dir"):
         load_dataset(l3d_json=tmp_path / "results.json")
+
+
+def test_check_health_parallel_equals_serial_and_keeps_hashes(bad_corpus):
+    from vienna_utils.data import content_hash, content_hashes
+    names = ["good", "duplicate", "truncated", "zero_byte", "missing", "cmyk"]
+    df = pd.DataFrame({"path": [str(bad_corpus[k]) for k in names] * 12, "codes": [["27"]] * 72})
+    serial = check_health(df, n_jobs=1)
+    pd.testing.assert_frame_equal(serial, check_health(df, n_jobs=2))
+    hashes = serial.attrs["content_hashes"]
+    assert hashes[str(bad_corpus["good"])] == content_hash(bad_corpus["good"])
+    assert str(bad_corpus["missing"]) not in hashes
+    keys = content_hashes([str(bad_corpus["good"]), str(bad_corpus["missing"])], known=hashes)
+    assert keys[0] == hashes[str(bad_corpus["good"])] and keys[1].startswith("unreadable")
+
+
+def test_exclude_refuses_a_repeated_index(bad_corpus):
+    df = pd.DataFrame({"path": [str(bad_corpus["good"]), str(bad_corpus["missing"])], "codes": [["27"], ["26"]]})
+    both = pd.concat([df, df.assign(path=[str(bad_corpus["cmyk"]), str(bad_corpus["png16"])])])
+    with pytest.raises(ValueError, match="reset_index"):
+        check_health(both, n_jobs=1)
+    with pytest.raises(ValueError, match="reset_index"):
+        exclude(both, check_health(both.reset_index(drop=True), n_jobs=1))
+    kept, excluded = exclude(both.reset_index(drop=True), check_health(both.reset_index(drop=True), n_jobs=1),
+                             ["missing file"])
+    assert kept["path"].tolist() == [str(bad_corpus[k]) for k in ("good", "cmyk", "png16")]
+
+
+def test_load_csv_refuses_shifted_codes_and_reads_encodings(write_csv, tmp_path):
+    from vienna_utils.data import ManifestError
+    with pytest.raises(ManifestError, match=r"labels.csv, line 2: 4 cells .* quote the codes cell"):
+        load_csv(write_csv("path,codes,brand\na.png,27.05,26.01,Acme\n"))
+    text = "path,codes,brand\na.png,27,Café\n"
+    p = tmp_path / "latin.csv"
+    p.write_bytes(text.encode("cp1252"))
+    with pytest.raises(ManifestError, match=r"latin.csv, line 2: .*encoding='cp1252'"):
+        load_csv(p)
+    assert load_csv(p, encoding="cp1252")["brand"].tolist() == ["Café"]
+    p.write_bytes(text.encode("utf-16"))
+    assert load_csv(p)["brand"].tolist() == ["Café"]
+
+
+def test_prepare_keeps_identical_images_in_one_split_without_check_images(tmp_path):
+    import numpy as np
+    from PIL import Image
+    from vienna_utils.experiment import prepare
+    rows = []
+    for i in range(60):
+        p = tmp_path / f"{i}.png"
+        Image.new("RGB", (8, 8), (i, 2 * i, 3 * i)).save(p)
+        rows.append((str(p), ["27"] if i % 2 else ["26", "27"]))
+    for a in range(0, 20, 2):  # ten pairs of identical files
+        (tmp_path / f"{a + 1}.png").write_bytes((tmp_path / f"{a}.png").read_bytes())
+    df = pd.DataFrame(rows, columns=["path", "codes"])
+    d = prepare("quick", loaded=(df, "test"), check_images=False)
+    where = {}
+    for k, idx in enumerate((d.train, d.val, d.test)):
+        for i in idx:
+            where[i] = k
+    assert all(where[a] == where[a + 1] for a in range(0, 20, 2))
+    assert len(np.concatenate([d.train, d.val, d.test])) == 60

@@ -62,3 +62,35 @@ def test_load_images_stacks_and_propagates_errors(bad_corpus):
     assert batch.shape == (2, 12, 12, 3) and batch.dtype == np.uint8
     with pytest.raises(ImageLoadError):
         load_images([bad_corpus["good"], bad_corpus["truncated"]], size=12)
+
+
+def _jpeg(size=48):
+    import io
+    a = (np.add.outer(np.arange(size), np.arange(size)) * 3 % 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(np.stack([a, a.T, a[::-1]], -1)).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def test_check_file_finds_damaged_jpeg_data_that_pillow_decodes(tmp_path):
+    from vienna_utils.images import check_file
+    good = _jpeg()
+    sos = good.find(b"\xff\xda")
+    mid = (sos + len(good)) // 2
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(good[:mid] + b"\xff\xd9")  # data cut short, end marker kept: Pillow says nothing
+    assert load_image(bad).shape == (48, 48, 3)
+    kind, detail, digest = check_file(bad)
+    assert kind == "corrupt image data" and "libjpeg" in detail and len(digest) == 64
+    (tmp_path / "good.jpg").write_bytes(good)
+    assert check_file(tmp_path / "good.jpg")[:2] == (None, "")
+
+
+def test_max_pixels_above_pillows_own_limit(tmp_path, monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10_000)
+    p = tmp_path / "big.png"
+    Image.new("RGB", (200, 200), (0, 0, 0)).save(p)  # 40,000 pixels: over 2x Pillow's (lowered) limit
+    assert load_image(p, size=8, max_pixels=50_000).shape == (8, 8, 3)
+    assert Image.MAX_IMAGE_PIXELS == 10_000  # restored
+    with pytest.raises(ImageLoadError, match="max_pixels"):
+        load_image(p, max_pixels=20_000)

@@ -66,3 +66,33 @@ def test_split_table():
     t = split_table(Y, ([0, 1], [2], [3]), ["a", "b"])
     assert t.loc["a", ["train", "val", "test"]].tolist() == [2, 0, 1]
     assert t.loc["b", "val %"] == 50.0
+
+
+@pytest.mark.parametrize("Y, labels, message", [
+    (np.ones((20, 1), np.uint8), ["27"], "every image has the same single label 27: nothing to learn"),
+    (np.zeros((20, 0), np.uint8), [], "only 98/99"),
+    (np.zeros((0, 2), np.uint8), ["1", "2"], "no image to split"),
+    (np.eye(2, dtype=np.uint8), ["1", "2"], "only 2 distinct"),
+])
+def test_degenerate_matrices_refused_in_words(Y, labels, message):
+    with pytest.raises(ValueError, match=message):
+        split(Y, labels=labels)
+
+
+def test_seeds_groups_and_one_label_column():
+    Y = _Y(n=60, L=1)
+    s = split(Y, seed=2 ** 32 - 1)  # the largest seed works (the second cut's seed wraps around)
+    assert sorted(np.concatenate(list(s)).tolist()) == list(range(60))
+    with pytest.raises(ValueError, match="seed"):
+        split(Y, seed=-1)
+    with pytest.raises(ValueError, match=r"rows \[2\]"):
+        split(Y, groups=[0, 1, None] + list(range(3, 60)))
+
+
+def test_subsample_refuses_bad_n():
+    from vienna_utils.splits import subsample
+    Y = _Y(n=60)
+    assert len(subsample(Y, np.arange(60), 20)) == 20
+    for n in (-5, 0, 2.5):
+        with pytest.raises(ValueError, match="n must be"):
+            subsample(Y, np.arange(60), n)

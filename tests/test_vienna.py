@@ -83,3 +83,18 @@ def test_resolve_unlabelled_options():
     assert lo == ["a", "b", "other"] and Yo[:, 2].tolist() == [0, 1, 0]
     with pytest.raises(ValueError):
         vienna.resolve_unlabelled(Y, ["a", "b"], "drop")
+
+
+def test_parse_codes_forms():
+    assert vienna.parse_codes("27.05, 26.1;3|27.5") == ["27.05", "26.01", "03"]
+    assert vienna.parse_codes(27) == ["27"] and vienna.parse_codes(None) == [] == vienna.parse_codes(float("nan"))
+    with pytest.raises(ViennaCodeError, match="line 4.*not a list"):
+        vienna.parse_codes({"27": 1}, record="line 4")
+
+
+def test_encode_normalises_and_reads_one_string_per_image():
+    Y, labels = encode(["27", "26 27", ["3"], ["03.01"]])
+    assert labels == ["03", "26", "27"]
+    assert Y.tolist() == [[0, 0, 1], [0, 1, 1], [1, 0, 0], [1, 0, 0]]
+    with pytest.raises(ViennaCodeError, match="one string"):
+        encode("27")

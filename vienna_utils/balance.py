@@ -187,7 +187,8 @@ def pos_weights(Y, train_idx=None, method: str = "inverse", beta: float = 0.999,
     - ``"sqrt_inverse"``: its square root, a milder push;
     - ``"effective"``: ``E(n - p_j) / E(p_j)`` with the effective number of samples
       ``E(m) = (1 - beta^m) / (1 - beta)`` (Cui et al. 2019), which stops growing with
-      many near-duplicate examples.
+      many near-duplicate examples; ``beta`` in [0, 1], and ``beta = 1`` is the limit
+      ``E(m) = m``, i.e. ``"inverse"``.
 
     A label with no positive gets weight 1. ``max_weight`` clips the weights (None: no clip).
 
@@ -206,8 +207,11 @@ def pos_weights(Y, train_idx=None, method: str = "inverse", beta: float = 0.999,
         elif method == "sqrt_inverse":
             w = np.sqrt(neg / p)
         elif method == "effective":
+            if not isinstance(beta, (int, float, np.floating, np.integer)) or not 0 <= beta <= 1:
+                raise ValueError(f"beta must be a number in [0, 1] (Cui et al. use 0.9 to 0.9999), not {beta!r}")
+
             def eff(m):
-                return (1 - beta ** m) / (1 - beta)
+                return m if beta == 1 else (1 - beta ** m) / (1 - beta)
             w = eff(neg) / eff(p)
         else:
             raise ValueError(f"method must be 'inverse', 'sqrt_inverse' or 'effective', not {method!r}")

@@ -8,129 +8,34 @@ the caller names, reporting what it removed.
 """
 from __future__ import annotations
 
-import csv
 import hashlib
-import json
-import re
+import multiprocessing
+import os
+import sys
+from collections.abc import Mapping
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from .images import ImageLoadError, open_rgb
+from .images import MAX_PIXELS, check_file
+from .manifest import ManifestError, load_csv, load_l3d
 from .vienna import ViennaCodeError, is_known_code, normalize_code
 
-__all__ = ["load_dataset", "load_csv", "load_l3d", "check_health", "exclude", "content_hash", "PROBLEMS"]
+__all__ = ["load_dataset", "load_csv", "load_l3d", "check_health", "exclude", "content_hash",
+           "content_hashes", "ContentHashes", "ManifestError", "PROBLEMS"]
 
 #: Problems :func:`check_health` can report, one per row of its table.
-PROBLEMS = ("missing file", "not an image", "unreadable image", "too large",
-            "duplicate image", "empty label set", "unknown code")
+PROBLEMS = ("missing file", "not an image", "unreadable image", "corrupt image data", "too large",
+            "duplicate image", "empty label set", "unknown code", "malformed code", "codes not a list")
 
-_SEPARATORS = re.compile(r"[;,\s]+")
-
-
-def _parse_codes(cell, record: str) -> list[str]:
-    if cell is None or (isinstance(cell, float) and pd.isna(cell)):
-        return []
-    if isinstance(cell, (list, tuple)):
-        items = list(cell)
-    else:
-        items = [t for t in _SEPARATORS.split(str(cell).strip()) if t]
-    out = []
-    for item in items:
-        code = normalize_code(item, record=record)
-        if code not in out:
-            out.append(code)
-    return out
-
-
-def _resolve(path: str, base: Path) -> str:
-    p = Path(path)
-    return str((p if p.is_absolute() else base / p).resolve())
-
-
-def load_csv(csv_path, images_dir=None) -> pd.DataFrame:
-    """Read a CSV manifest with columns ``path`` and ``codes``.
-
-    Parameters
-    ----------
-    csv_path : str or Path
-        UTF-8 CSV, with or without a byte-order mark. ``codes`` holds the
-        image's Vienna codes separated by spaces, ';' or ','. Other columns
-        are kept.
-    images_dir : str or Path, optional
-        Base for relative paths; by default the CSV's folder.
-
-    Returns
-    -------
-    DataFrame
-        ``path`` (absolute str), ``codes`` (list of normalised codes), and
-        the CSV's other columns, in file order.
-
-    Raises
-    ------
-    ValueError
-        A missing column, naming the columns found.
-    ViennaCodeError
-        A malformed code, naming the file and line.
-    """
-    csv_path = Path(csv_path)
-    base = Path(images_dir) if images_dir is not None else csv_path.parent
-    with open(csv_path, encoding="utf-8-sig", newline="") as f:
-        reader = csv.DictReader(f)
-        fields = [c.strip() for c in (reader.fieldnames or [])]
-        missing = {"path", "codes"} - set(fields)
-        if missing:
-            raise ValueError(
-                f"{csv_path}: missing column(s) {sorted(missing)}; found {fields}. "
-                "The manifest needs a 'path' column (image file) and a 'codes' column "
-                "(Vienna codes separated by spaces, ';' or ',').")
-        rows = []
-        for line_no, row in enumerate(reader, start=2):
-            row = {k.strip(): v for k, v in row.items() if k is not None}
-            if not (row.get("path") or "").strip():
-                raise ValueError(f"{csv_path}, line {line_no}: empty 'path'; "
-                                 "give the image file or delete the line.")
-            row["codes"] = _parse_codes(row.get("codes"), f"{csv_path}, line {line_no}")
-            row["path"] = _resolve(row["path"].strip(), base)
-            rows.append(row)
-    df = pd.DataFrame(rows, columns=["path", "codes"] + [c for c in fields if c not in ("path", "codes")])
-    return df
-
-
-def load_l3d(results_json, images_dir) -> pd.DataFrame:
-    """Read L3D's ``results.json`` (EUIPO's Large Labelled Logo Dataset).
-
-    Parameters
-    ----------
-    results_json : str or Path
-        A JSON list of records ``{"file", "text", "vienna_codes", "year"}``;
-        ``vienna_codes`` is a list of codes, or a bare string for one code.
-    images_dir : str or Path
-        Folder holding the images named by ``file``.
-
-    Returns
-    -------
-    DataFrame
-        ``path``, ``codes``, ``text``, ``year``, in file order.
-    """
-    results_json = Path(results_json)
-    base = Path(images_dir)
-    with open(results_json, encoding="utf-8-sig") as f:
-        records = json.load(f)
-    if not isinstance(records, list):
-        raise ValueError(f"{results_json}: expected a JSON list of records, got {type(records).__name__}.")
-    rows = []
-    for i, rec in enumerate(records):
-        where = f"{results_json}, record {i}"
-        if not isinstance(rec, dict) or "file" not in rec:
-            raise ValueError(f"{where}: expected an object with a 'file' key, got {rec!r:.80}.")
-        codes = rec.get("vienna_codes")
-        if isinstance(codes, str):
-            codes = [codes]
-        rows.append({"path": _resolve(rec["file"], base),
-                     "codes": _parse_codes(codes, f"{where} ({rec['file']})"),
-                     "text": rec.get("text"), "year": rec.get("year")})
-    return pd.DataFrame(rows, columns=["path", "codes", "text", "year"])
+_FIX_CODES = "normalise the column: df['codes'] = df['codes'].map(vienna_utils.vienna.parse_codes)"
+#: Fewest images per worker process worth the start-up of a pool.
+_MIN_IMAGES_PER_WORKER = 64
 
 
 def file_digest(path, algorithm: str = "sha256") -> str:
@@ -147,52 +52,181 @@ def content_hash(path) -> str:
     return file_digest(path, "sha256")
 
 
-def check_health(df: pd.DataFrame, check_images: bool = True) -> pd.DataFrame:
+class ContentHashes(Mapping):
+    """Path -> SHA-256 of the files :func:`check_health` read; kept in ``health.attrs["content_hashes"]``.
+
+    Immutable: pandas copies a table's ``attrs`` on every operation, and this
+    object is shared instead of copied.
+    """
+
+    def __init__(self, by_path: dict):
+        self._by_path = dict(by_path)
+
+    def __getitem__(self, path):
+        return self._by_path[path]
+
+    def __iter__(self):
+        return iter(self._by_path)
+
+    def __len__(self):
+        return len(self._by_path)
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __eq__(self, other):
+        return self is other
+
+    __hash__ = object.__hash__
+
+
+def content_hashes(paths, known: Mapping | None = None) -> list:
+    """One grouping key per path: its SHA-256, from ``known`` when there, else read now.
+
+    A file that cannot be read gets a key of its own (``"unreadable: <path>"``),
+    so it groups with nothing.
+    """
+    known = known or {}
+    out = []
+    for p in map(str, paths):
+        digest = known.get(p)
+        if digest is None:
+            try:
+                digest = content_hash(p)
+            except OSError:
+                digest = f"unreadable: {p}"
+        out.append(digest)
+    return out
+
+
+def _require_unique_index(df: pd.DataFrame, what: str):
+    if not df.index.is_unique:
+        counts = df.index.value_counts()
+        label = counts.index[0]
+        raise ValueError(
+            f"{what}: the table's index repeats labels (e.g. {label!r} appears {counts.iloc[0]} times, as after "
+            "pd.concat), so a row cannot be named unambiguously; call df = df.reset_index(drop=True) "
+            "(or pd.concat(..., ignore_index=True)) first.")
+
+
+def _label_problems(codes):
+    """(problem, detail) pairs for one image's ``codes`` cell."""
+    if isinstance(codes, str):
+        return [("codes not a list", f"{codes!r} is a string, not a list of codes; {_FIX_CODES}")]
+    if codes is None or (isinstance(codes, float) and np.isnan(codes)):
+        return [("empty label set", "no Vienna code; label it or exclude it")]
+    if not isinstance(codes, (list, tuple, np.ndarray)):
+        return [("codes not a list", f"{codes!r:.60} is not a list of codes; {_FIX_CODES}")]
+    if len(codes) == 0:
+        return [("empty label set", "no Vienna code; label it or exclude it")]
+    out, bad, good = [], [], []
+    for code in codes:
+        try:
+            norm = normalize_code(code)
+        except ViennaCodeError:
+            bad.append(f"{code!r} is not a Vienna code")
+            continue
+        if norm != code:
+            bad.append(f"{code!r} is written {norm!r} once normalised")
+        good.append(norm)
+    if bad:
+        out.append(("malformed code", f"{'; '.join(bad)}; {_FIX_CODES}"))
+    unknown = [c for c in good if not is_known_code(c)]
+    if unknown:
+        out.append(("unknown code", f"{', '.join(unknown)}: category not in 1-29, 98, 99"))
+    return out
+
+
+def _n_workers(n_jobs, n_images: int) -> int:
+    if n_jobs is None or n_jobs == -1:
+        n_jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    elif not isinstance(n_jobs, (int, np.integer)) or isinstance(n_jobs, bool) or n_jobs < 1:
+        raise ValueError(f"n_jobs must be a positive number of processes, -1 or None (all cores), not {n_jobs!r}; "
+                         "pass 1 for serial")
+    return max(1, min(int(n_jobs), -(-n_images // _MIN_IMAGES_PER_WORKER)))
+
+
+def _pool_context():
+    """fork where it is safe (no JAX/TensorFlow/PyTorch threads yet), else spawn."""
+    threaded = any(m in sys.modules for m in ("jax", "tensorflow", "torch"))
+    if threaded or "fork" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    return multiprocessing.get_context("fork")
+
+
+def _check_files(paths: list, n_jobs, max_pixels: int) -> list:
+    """:func:`vienna_utils.images.check_file` of every path, in order, over a process pool."""
+    workers = _n_workers(n_jobs, len(paths))
+    work = partial(check_file, max_pixels=max_pixels)
+    if workers == 1:
+        return [work(p) for p in paths]
+    chunksize = max(1, min(256, len(paths) // (workers * 4)))
+    try:
+        with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
+            return list(pool.map(work, paths, chunksize=chunksize))
+    except (BrokenProcessPool, OSError) as e:
+        warnings.warn(f"check_health: the process pool failed ({type(e).__name__}: {e}); checking serially "
+                      "instead (same table). In a script, put the calling code under "
+                      "`if __name__ == '__main__':`, or pass n_jobs=1.", RuntimeWarning, stacklevel=3)
+        return [work(p) for p in paths]
+
+
+def check_health(df: pd.DataFrame, check_images: bool = True, n_jobs: int | None = None,
+                 max_pixels: int = MAX_PIXELS) -> pd.DataFrame:
     """List every problem of a dataset table, one row per (image, problem).
 
     Parameters
     ----------
     df : DataFrame
-        A table from one of the loaders.
+        A table from one of the loaders (columns ``path`` and ``codes``, a unique index).
     check_images : bool
-        Decode every image fully (finds truncated files) and hash it (finds
-        duplicates). Off, only labels are checked.
+        Decode every image fully (finds truncated files, and JPEGs whose
+        compressed data libjpeg finds damaged) and hash it (finds duplicates).
+        Off, only labels are checked.
+    n_jobs : int, optional
+        Processes decoding images: None or -1 all cores, 1 serial. The table
+        is the same for any value.
+    max_pixels : int
+        Images over this many pixels are reported as "too large".
 
     Returns
     -------
     DataFrame
         Columns ``row`` (index in ``df``), ``path``, ``problem`` (one of
         :data:`PROBLEMS`) and ``detail``; empty when all is well. A duplicate is
-        reported on every copy after the first, naming the first.
+        reported on every copy after the first, naming the first. With
+        ``check_images``, ``.attrs["content_hashes"]`` holds every readable
+        file's SHA-256 (:class:`ContentHashes`), which
+        :func:`vienna_utils.experiment.prepare` reuses instead of reading the files again.
     """
-    problems = []
-    first_by_hash = {}
-    for row, (path, codes) in zip(df.index, zip(df["path"], df["codes"])):
-        if not codes:
-            problems.append((row, path, "empty label set", "no Vienna code; label it or exclude it"))
-        unknown = [c for c in codes if not is_known_code(c)]
-        if unknown:
-            problems.append((row, path, "unknown code",
-                             f"{', '.join(unknown)}: category not in 1-29, 98, 99"))
-        if not check_images:
+    missing = {"path", "codes"} - set(df.columns)
+    if missing:
+        raise ValueError(f"check_health: the table has no column(s) {sorted(missing)}; load it with "
+                         "load_csv, load_l3d or load_dataset (columns 'path' and 'codes').")
+    _require_unique_index(df, "check_health")
+    paths = [str(p) for p in df["path"]]
+    results = _check_files(paths, n_jobs, max_pixels) if check_images else [None] * len(paths)
+    problems, first_by_hash, hashes = [], {}, {}
+    for row, path, codes, result in zip(df.index, paths, df["codes"], results):
+        problems.extend((row, path, kind, detail) for kind, detail in _label_problems(codes))
+        if result is None:
             continue
-        if not Path(path).is_file():
-            problems.append((row, path, "missing file", "no file at this path"))
-            continue
-        try:
-            open_rgb(path)
-        except ImageLoadError as e:
-            msg = str(e)
-            kind = ("not an image" if "not an image" in msg else
-                    "too large" if "decompression bomb" in msg else "unreadable image")
-            problems.append((row, path, kind, msg.split(": ", 1)[-1]))
-            continue
-        digest = content_hash(path)
-        if digest in first_by_hash:
+        kind, detail, digest = result
+        if digest is not None:
+            hashes[path] = digest
+        if kind is not None:
+            problems.append((row, path, kind, detail))
+        elif digest in first_by_hash:
             problems.append((row, path, "duplicate image", f"same bytes as {first_by_hash[digest]}"))
         else:
             first_by_hash[digest] = path
-    return pd.DataFrame(problems, columns=["row", "path", "problem", "detail"])
+    health = pd.DataFrame(problems, columns=["row", "path", "problem", "detail"])
+    if check_images:
+        health.attrs["content_hashes"] = ContentHashes(hashes)
+    return health
 
 
 def exclude(df: pd.DataFrame, health: pd.DataFrame, problems=PROBLEMS):
@@ -201,6 +235,7 @@ def exclude(df: pd.DataFrame, health: pd.DataFrame, problems=PROBLEMS):
     Parameters
     ----------
     df : DataFrame
+        With a unique index (the one :func:`check_health` saw).
     health : DataFrame
         The table from :func:`check_health` for ``df``.
     problems : iterable of str
@@ -213,17 +248,32 @@ def exclude(df: pd.DataFrame, health: pd.DataFrame, problems=PROBLEMS):
     excluded : DataFrame
         The rows of ``health`` that caused an exclusion, one per removed
         (image, problem): the report of what was excluded.
+
+    Raises
+    ------
+    ValueError
+        An unknown problem name, a repeated index, or a health table made for
+        another table (a row it names is absent from ``df`` or has another path).
     """
-    problems = set(problems)
+    problems = {problems} if isinstance(problems, str) else set(problems)
     unknown = problems - set(PROBLEMS)
     if unknown:
         raise ValueError(f"unknown problem name(s) {sorted(unknown)}; choose from {list(PROBLEMS)}")
+    _require_unique_index(df, "exclude")
     excluded = health[health["problem"].isin(problems)]
-    kept = df.drop(index=excluded["row"].unique()).reset_index(drop=True)
+    rows = excluded["row"].unique()
+    absent = [r for r in rows if r not in df.index]
+    if not absent:
+        paths = df.loc[excluded["row"], "path"].astype(str).to_numpy()
+        absent = excluded["row"][paths != excluded["path"].astype(str).to_numpy()].tolist()
+    if absent:
+        raise ValueError(f"exclude: the health table names row {absent[0]!r}, which is not in this table or holds "
+                         "another path; it was made for another table. Run check_health on this table.")
+    kept = df.drop(index=rows).reset_index(drop=True)
     return kept, excluded.reset_index(drop=True)
 
 
-def load_dataset(csv_path=None, l3d_json=None, images_dir=None, profile=None):
+def load_dataset(csv_path=None, l3d_json=None, images_dir=None, profile=None, encoding=None):
     """Load the walkthrough's data: the user's CSV or L3D, else the embedded dataset.
 
     Parameters
@@ -235,6 +285,8 @@ def load_dataset(csv_path=None, l3d_json=None, images_dir=None, profile=None):
     images_dir : str or Path, optional
     profile : str, optional
         Which embedded dataset to build or reuse when no file is given.
+    encoding : str, optional
+        The CSV's encoding when it is not UTF-8 (see :func:`load_csv`).
 
     Returns
     -------
@@ -245,7 +297,7 @@ def load_dataset(csv_path=None, l3d_json=None, images_dir=None, profile=None):
     if csv_path and l3d_json:
         raise ValueError("give csv_path or l3d_json, not both")
     if csv_path:
-        df = load_csv(csv_path, images_dir)
+        df = load_csv(csv_path, images_dir, encoding=encoding)
         return df, f"CSV manifest {Path(csv_path).name} ({len(df)} images)"
     if l3d_json:
         if images_dir is None:

@@ -22,7 +22,7 @@ import pandas as pd
 
 from .comparison import chance_map, change_against, summary_table
 from .config import Profile, describe_run, get_profile
-from .data import check_health, content_hash, exclude, load_dataset
+from .data import check_health, content_hashes, exclude, load_dataset
 from .features import augmented_embeddings, embeddings
 from .metrics import Evaluation, evaluate, tune_thresholds
 from .pipeline import image_array
@@ -94,7 +94,8 @@ def prepare(profile=None, data_csv=None, drop=(98, 99), unlabelled: str = "keep"
         Any other problem except duplicates stops with an error listing it;
         duplicates are kept together in one split.
     check_images : bool
-        Decode every image in the health check.
+        Decode every image in the health check. Identical files are found (by
+        content hash) and kept in one split either way.
     loaded : (DataFrame, str), optional
         A table and its source from :func:`vienna_utils.data.load_dataset`, if the caller has them.
     health : DataFrame, optional
@@ -114,8 +115,9 @@ def prepare(profile=None, data_csv=None, drop=(98, 99), unlabelled: str = "keep"
     enc = encode(df["codes"], drop=drop)
     Y, labels, rows = resolve_unlabelled(enc.Y, enc.labels, unlabelled)
     df = df.iloc[rows].reset_index(drop=True)
-    groups = [content_hash(p) for p in df["path"]] if check_images else None
-    s = split(Y, seed=P.seed, groups=groups)
+    # identical files stay in one split even without check_images; the health check's hashes are reused
+    groups = content_hashes(df["path"], known=health.attrs.get("content_hashes"))
+    s = split(Y, seed=P.seed, groups=groups, labels=labels)
     train = subsample(Y, s.train, P.max_train_images, seed=P.seed)
     return PreparedData(df, source, Y, labels, enc.report, train, s.val, s.test, P, excluded, len(s.train))
 

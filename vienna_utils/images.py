@@ -2,19 +2,25 @@
 
 Palette, RGBA/LA (alpha composited on white), CMYK, 16-bit and grayscale
 images become RGB uint8; EXIF orientation is applied; decompression bombs are
-refused; resizing keeps the aspect ratio and pads to a square with white, as
+refused (``max_pixels``, which may exceed Pillow's own limit); the health
+check also asks libjpeg whether a JPEG's compressed data is intact
+(:func:`check_file`), which Pillow's decoder does not tell; resizing keeps the aspect ratio and pads to a square with white, as
 L3D's images are.
 """
 from __future__ import annotations
 
-import warnings
+import hashlib
+import io
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import simplejpeg
 from PIL import Image, ImageOps
 
-__all__ = ["ImageLoadError", "MAX_PIXELS", "open_rgb", "pad_to_square", "load_image", "load_images"]
+__all__ = ["ImageLoadError", "MAX_PIXELS", "open_rgb", "pad_to_square", "load_image", "load_images",
+           "check_file"]
 
 #: Largest image accepted, in pixels (about 8000 x 8000). Larger files are
 #: refused as possible decompression bombs; raise ``max_pixels`` to accept them.
@@ -46,6 +52,51 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB") if mode != "RGB" else img
 
 
+_PILLOW_LIMIT_LOCK = threading.Lock()
+
+
+def _open(source, max_pixels: int) -> Image.Image:
+    """``Image.open`` with ``max_pixels`` in charge of the bomb check, even above Pillow's own limit."""
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit is None or max_pixels <= limit:
+        return Image.open(source)  # over max_pixels is refused by the caller, so Pillow's limit never bites
+    with _PILLOW_LIMIT_LOCK:  # only the header is read here; decoding happens after, unlocked
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            return Image.open(source)
+        finally:
+            Image.MAX_IMAGE_PIXELS = limit
+
+
+def _check_size(img: Image.Image, path: Path, max_pixels: int) -> None:
+    w, h = img.size
+    if w * h > max_pixels:
+        raise ImageLoadError(
+            f"{path}: {w} x {h} = {w * h:,} pixels is over the limit of "
+            f"{max_pixels:,} (a decompression bomb?); if you trust the file, "
+            "pass a larger max_pixels.")
+
+
+def _decode(source, path: Path, max_pixels: int) -> Image.Image:
+    try:
+        with _open(source, max_pixels) as img:
+            _check_size(img, path, max_pixels)
+            img = ImageOps.exif_transpose(img)
+            img.load()
+            return _to_rgb(img)
+    except ImageLoadError:
+        raise
+    except Image.DecompressionBombError as e:
+        raise ImageLoadError(f"{path}: refused as a decompression bomb ({e}); if you trust the file, "
+                             "pass a larger max_pixels.") from e
+    except Image.UnidentifiedImageError as e:
+        raise ImageLoadError(f"{path}: not an image file PIL can read; remove it or "
+                             "replace it with the real image.") from e
+    except (OSError, SyntaxError, ValueError) as e:
+        raise ImageLoadError(f"{path}: unreadable or truncated image ({e}); "
+                             "re-download or re-export the file.") from e
+
+
 def open_rgb(path, max_pixels: int = MAX_PIXELS) -> Image.Image:
     """Open an image file as an RGB PIL image, fully decoded.
 
@@ -53,7 +104,8 @@ def open_rgb(path, max_pixels: int = MAX_PIXELS) -> Image.Image:
     ----------
     path : str or Path
     max_pixels : int
-        Refuse images with more pixels than this (decompression bombs).
+        Refuse images with more pixels than this (decompression bombs); may be
+        larger than Pillow's own ``Image.MAX_IMAGE_PIXELS``.
 
     Raises
     ------
@@ -63,29 +115,60 @@ def open_rgb(path, max_pixels: int = MAX_PIXELS) -> Image.Image:
     path = Path(path)
     if not path.is_file():
         raise ImageLoadError(f"{path}: file not found; check the path or the images_dir argument.")
+    return _decode(path, path, max_pixels)
+
+
+def _jpeg_damage(data: bytes) -> str | None:
+    """libjpeg's complaint about a JPEG's compressed data, or None when it decodes cleanly."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
-                w, h = img.size
-                if w * h > max_pixels:
-                    raise ImageLoadError(
-                        f"{path}: {w} x {h} = {w * h:,} pixels is over the limit of "
-                        f"{max_pixels:,} (a decompression bomb?); if you trust the file, "
-                        "pass a larger max_pixels.")
-                img = ImageOps.exif_transpose(img)
-                img.load()
-                return _to_rgb(img)
-    except ImageLoadError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise ImageLoadError(f"{path}: refused as a decompression bomb ({e}).") from e
-    except Image.UnidentifiedImageError as e:
-        raise ImageLoadError(f"{path}: not an image file PIL can read; remove it or "
-                             "replace it with the real image.") from e
-    except (OSError, SyntaxError, ValueError) as e:
-        raise ImageLoadError(f"{path}: unreadable or truncated image ({e}); "
-                             "re-download or re-export the file.") from e
+        simplejpeg.decode_jpeg(data, colorspace="RGB", fastdct=True, fastupsample=True,
+                               min_height=1, min_width=1, strict=True)
+    except (ValueError, RuntimeError) as e:
+        return str(e)
+    return None
+
+
+def check_file(path, max_pixels: int = MAX_PIXELS):
+    """Decode one file fully and hash its bytes, for the health check.
+
+    Returns
+    -------
+    (problem, detail, digest)
+        ``problem`` is None for a good image, else one of ``"missing file"``,
+        ``"not an image"``, ``"too large"``, ``"unreadable image"`` or
+        ``"corrupt image data"`` (a JPEG whose compressed data libjpeg finds
+        damaged: Pillow would decode it to garbage without a word); ``detail``
+        says what and the fix; ``digest`` is the SHA-256 of the bytes (None
+        when the file cannot be read).
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return "missing file", "no file at this path", None
+    except OSError as e:
+        return "unreadable image", f"cannot read the file ({e}); check its permissions", None
+    digest = hashlib.sha256(data).hexdigest()
+    # a JPEG that libjpeg decodes strictly (scaled down: every coefficient is still read) needs no second,
+    # full decode by Pillow, only its header check; anything else is decoded fully by Pillow
+    damage = _jpeg_damage(data) if data[:3] == b"\xff\xd8\xff" else None
+    try:
+        if damage is None and data[:3] == b"\xff\xd8\xff":
+            with _open(io.BytesIO(data), max_pixels) as img:
+                _check_size(img, path, max_pixels)
+        else:
+            _decode(io.BytesIO(data), path, max_pixels)
+    except ImageLoadError as e:
+        msg = str(e)
+        kind = ("not an image" if "not an image" in msg else
+                "too large" if "decompression bomb" in msg else "unreadable image")
+        return kind, msg.split(": ", 1)[-1], digest
+    except Exception as e:  # noqa: BLE001 -- Pillow's header parsing raises many kinds
+        return "unreadable image", f"unreadable image ({e}); re-download or re-export the file", digest
+    if damage:
+        detail = f"libjpeg: {damage}; the pixels would be garbage: re-download or re-export the file, or exclude it"
+        return "corrupt image data", detail, digest
+    return None, "", digest
 
 
 def pad_to_square(img: Image.Image, size: int) -> Image.Image:

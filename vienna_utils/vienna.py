@@ -19,6 +19,7 @@ __all__ = [
     "EXTRA_CATEGORIES",
     "ViennaCodeError",
     "normalize_code",
+    "parse_codes",
     "is_known_code",
     "category_of",
     "collapse",
@@ -84,7 +85,7 @@ def normalize_code(code, record=None) -> str:
     if not isinstance(code, str):
         raise ViennaCodeError(
             f"{_where(record)}{raw!r} is not a Vienna code: expected a string such as "
-            "'27.05.01', '27.5.1', '270501', '27.05' or '27'.")
+            "'27.05.01', '27.5.1', '270501', '27.05' or '27'. Fix the code in the source, or remove it.")
     text = code.strip()
     m = _DOTTED.match(text)
     if m:
@@ -101,6 +102,46 @@ def normalize_code(code, record=None) -> str:
             "1-99 such as '27.05.01', '27.5.1', '270501', '27.05' or '27'. "
             "Fix the code in the source, or remove it.")
     return ".".join(f"{int(p):02d}" for p in parts)
+
+
+_SEPARATORS = re.compile(r"[;,|\s]+")
+
+
+def parse_codes(cell, record=None) -> list:
+    """Normalised, de-duplicated codes of one image, from any form a table holds.
+
+    Parameters
+    ----------
+    cell : list, tuple, ndarray, str, int, None or NaN
+        A sequence of codes; a string of codes separated by spaces, ',', ';' or
+        '|' (one code is a bare string, as in L3D); one integer code; None or
+        NaN for no code.
+    record : str, optional
+        Where the cell comes from (file and row, or image index), for errors.
+
+    Raises
+    ------
+    ViennaCodeError
+        A malformed code, or a cell of another type, naming ``record``.
+    """
+    if cell is None or (isinstance(cell, float) and np.isnan(cell)):
+        return []
+    if isinstance(cell, str):
+        items = [t for t in _SEPARATORS.split(cell.strip()) if t]
+    elif isinstance(cell, (int, np.integer)) and not isinstance(cell, bool):
+        items = [cell]
+    elif isinstance(cell, (list, tuple, np.ndarray)):
+        items = list(cell)
+    else:
+        raise ViennaCodeError(
+            f"{_where(record)}{cell!r:.80} is not a list of Vienna codes: give a list such as "
+            "['27.05.01', '26.01'] or a string such as '27.05.01 26.01'.")
+    out = []
+    for item in items:
+        code = normalize_code(item, record=record)
+        if code not in out:
+            out.append(code)
+    return out
 
 
 def category_of(code: str) -> int:
@@ -179,8 +220,12 @@ def encode(codes_per_image: Iterable[Sequence[str]], level: str = "category",
 
     Parameters
     ----------
-    codes_per_image : iterable of list of str
-        Normalised codes per image (the ``codes`` column of :mod:`vienna_utils.data`).
+    codes_per_image : iterable
+        Codes per image (the ``codes`` column of :mod:`vienna_utils.data`): one
+        list per image, or one string per image holding that image's codes
+        (see :func:`parse_codes`); codes are normalised here, so ``"3"`` and
+        ``"03.01"`` land on the same category. A single string (rather than one
+        entry per image) is refused.
     level : {"category", "division"}
         Label granularity.
     drop : iterable of int
@@ -199,12 +244,17 @@ def encode(codes_per_image: Iterable[Sequence[str]], level: str = "category",
     Raises
     ------
     ViennaCodeError
-        For an unknown category, or a label outside ``labels``, naming the image.
+        For a malformed code, an unknown category, or a label outside
+        ``labels``, naming the image.
     """
+    if isinstance(codes_per_image, (str, bytes)):
+        raise ViennaCodeError(
+            f"encode got one string ({codes_per_image!r:.40}), not one entry per image; "
+            "pass a list with one list of codes per image, e.g. [['27.05'], ['26.01', '27']].")
     drop = tuple(sorted(int(c) for c in drop))
     rows, n_dropped, touched, emptied, empty_before = [], 0, 0, [], 0
     for i, codes in enumerate(codes_per_image):
-        codes = list(codes)
+        codes = parse_codes(codes, record=f"image {i}")
         if not codes:
             empty_before += 1
         for code in codes:
