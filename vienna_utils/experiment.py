@@ -348,10 +348,10 @@ def baseline(ex: Experiment, modes=("frozen", "top_blocks"), notebook: str = "03
     """
     import json
     from pathlib import Path
-    from .config import RESULTS_DIR
+    from .config import results_dir
     out = {}
     for mode in modes:
-        folder = Path(RESULTS_DIR) / "runs"
+        folder = results_dir() / "runs"
         first = folder / f"{notebook}_baseline_{mode}_{ex.P.name}.json"
         candidates = [first] + sorted(set(folder.glob(f"*_baseline_{mode}_{ex.P.name}.json")) - {first})
         found = None

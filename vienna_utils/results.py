@@ -65,8 +65,8 @@ def save_record(record: dict, results_dir=None, scores=None) -> Path:
     the JSON, and the CSV keeps every run's row. ``scores=(y_true, y_score)``
     (test split) is written first, atomically, as ``runs/<run>.scores.npz``.
     """
-    from .config import RESULTS_DIR
-    root = Path(results_dir or RESULTS_DIR)
+    from .config import results_dir as default_results_dir
+    root = Path(results_dir or default_results_dir())
     record = {**record, "date": record.get("date") or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
     path = root / "runs" / f"{record['run']}.json"
     if scores is not None:
@@ -97,8 +97,8 @@ def save_record(record: dict, results_dir=None, scores=None) -> Path:
 
 def load_records(folder=None) -> list:
     """Every JSON record in ``folder`` (default ``results/runs``), sorted by run name."""
-    from .config import RESULTS_DIR
-    folder = Path(folder or Path(RESULTS_DIR) / "runs")
+    from .config import results_dir
+    folder = Path(folder or results_dir() / "runs")
     return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
 
 
@@ -112,8 +112,8 @@ def load_scores(record: dict, folder=None):
     folder : path, optional
         The folder holding the record's JSON (default ``results/runs``).
     """
-    from .config import RESULTS_DIR
-    path = Path(folder or Path(RESULTS_DIR) / "runs") / f"{record['run']}.scores.npz"
+    from .config import results_dir
+    path = Path(folder or results_dir() / "runs") / f"{record['run']}.scores.npz"
     if not path.is_file():
         return None
     with np.load(path) as z:

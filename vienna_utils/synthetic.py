@@ -1060,8 +1060,8 @@ def _bad_logo(size: int, rng) -> Image.Image:
 # --------------------------------------------------------------------------- dataset files
 def dataset_dir(n_images: int, image_size: int, seed: int, root=None) -> Path:
     """Where the embedded dataset with these parameters lives (under ``data/embedded``)."""
-    from .config import DATA_DIR
-    return Path(root or DATA_DIR / "embedded") / f"n{n_images}_px{image_size}_seed{seed}"
+    from .config import data_dir
+    return Path(root or data_dir() / "embedded") / f"n{n_images}_px{image_size}_seed{seed}"
 
 
 def _render_one(args):
