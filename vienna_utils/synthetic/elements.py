@@ -10,8 +10,9 @@ from .elements_14_99 import ELEMENTS_14_99
 
 __all__ = ["ELEMENTS"]
 
-#: Category -> list of (Vienna code, element name, drawer). A drawer is a function painting a tile
-#: (see :mod:`~vienna_utils.synthetic.elements_01_13`), ``("glyph", characters, font)``, or one of the
-#: words ``letters``, ``numerals``, ``letter``, ``script``, ``colour_field`` and ``bad`` that
-#: :mod:`~vienna_utils.synthetic.render` draws itself.
+#: Category -> list of (Vienna code, element name, drawer). A drawer is ``("glyph", characters, font)``,
+#: one of the words ``letters``, ``numerals``, ``letter``, ``script``, ``colour_field`` and ``bad`` that
+#: :mod:`~vienna_utils.synthetic.render` draws itself, or a function painting one element into a
+#: transparent ``t`` x ``t`` tile: ``drawer(d, t, ink, lw, rng)`` with ``d`` an ``ImageDraw``, ``ink`` an
+#: RGBA colour, ``lw`` the stroke width and ``rng`` a numpy Generator.
 ELEMENTS = {**ELEMENTS_01_13, **ELEMENTS_14_99}

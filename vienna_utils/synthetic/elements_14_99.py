@@ -1,10 +1,4 @@
-"""Element drawers of Vienna categories 14 to 28, 98 and 99, and their rows of the ``ELEMENTS`` table.
-
-Each drawer paints one element into a transparent ``t`` x ``t`` tile:
-``drawer(d, t, ink, lw, rng)`` with ``d`` an ``ImageDraw``, ``t`` the tile
-size, ``ink`` an RGBA colour, ``lw`` the stroke width and ``rng`` a numpy
-Generator.
-"""
+"""Element drawers of Vienna categories 14-28, 98 and 99, and their rows of :data:`.elements.ELEMENTS`."""
 from __future__ import annotations
 
 import math
