@@ -347,7 +347,6 @@ def baseline(ex: Experiment, modes=("frozen", "top_blocks"), notebook: str = "03
     Otherwise the baseline is trained here and recorded under this notebook's name.
     """
     import json
-    from pathlib import Path
     from .config import results_dir
     out = {}
     for mode in modes:
