@@ -11,7 +11,7 @@ STAMP   := $(VENV)/.installed
 KERNEL  := vienna-lab
 NBVAL   := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
 # papermill with the kernel's connection encrypted (see tools/execute_notebook.py)
-EXECUTE := $(PY) tools/execute_notebook.py --kernel $(KERNEL)
+EXECUTE := $(CURDIR)/$(PY) $(CURDIR)/tools/execute_notebook.py --kernel $(KERNEL)
 # nbconvert's lab template writes no alt attribute on image outputs, so it warns about every figure
 # (WARNING level); ERROR keeps real failures visible.
 HTML    := $(VENV)/bin/jupyter nbconvert --log-level ERROR --to html
@@ -65,7 +65,7 @@ notebooks: $(STAMP)
 	VIENNA_PROFILE=quick $(PY) -m vienna_utils.synthetic
 	@set -e; cd notebooks; for nb in [0-9][0-9]_*.ipynb; do \
 		echo "== $$nb (quick profile, in place)"; \
-		VIENNA_PROFILE=quick ../$(EXECUTE) $$nb $$nb; \
+		VIENNA_PROFILE=quick $(EXECUTE) $$nb $$nb; \
 	done
 
 lab: data
