@@ -1,6 +1,8 @@
 # Quickstart:  make run   (install, build the embedded dataset, execute the walkthrough)
 #              make test  (unit tests + notebooks under nbval)
 #              make lab   (JupyterLab on notebooks/ with the project's kernel)
+#              make lint  (ruff, configured in pyproject.toml)
+#              make notebooks  (re-execute the committed notebooks in place, quick profile, in order)
 PYTHON  ?= python3
 PROFILE ?= quick
 VENV    := .venv
@@ -8,12 +10,17 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 KERNEL  := vienna-lab
 NBVAL   := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
+# papermill with the kernel's connection encrypted (see tools/execute_notebook.py)
+EXECUTE := $(CURDIR)/$(PY) $(CURDIR)/tools/execute_notebook.py --kernel $(KERNEL)
+# nbconvert's lab template writes no alt attribute on image outputs, so it warns about every figure
+# (WARNING level); ERROR keeps real failures visible.
+HTML    := $(VENV)/bin/jupyter nbconvert --log-level ERROR --to html
 
 REF_PROFILE ?= cpu
 REF_NOTEBOOKS := 04_more_data 05_reduce_large_classes 06_class_weights 07_remove_or_group_rare 08_live_with_it
 REF_DIR := build/reference-$(REF_PROFILE)
 
-.PHONY: install data run test unit nbtest lab bench reference clean
+.PHONY: install data run test unit nbtest lint notebooks lab bench reference clean
 
 install: $(STAMP)
 
@@ -22,7 +29,7 @@ $(STAMP): pyproject.toml
 		|| { echo "Set PYTHON=/path/to/python3.11 (make run PYTHON=python3.11)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet -e ".[dev,jax]"
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (vienna-lab)" >/dev/null
 	touch $(STAMP)
 
@@ -34,9 +41,8 @@ run: data
 	@set -e; for nb in notebooks/[0-9][0-9]_*.ipynb; do \
 		name=$$(basename $$nb .ipynb); \
 		echo "== $$name ($(PROFILE) profile)"; \
-		VIENNA_PROFILE=$(PROFILE) $(VENV)/bin/papermill --kernel $(KERNEL) --cwd notebooks \
-			-p profile $(PROFILE) $$nb build/$$name.ipynb; \
-		$(VENV)/bin/jupyter nbconvert --log-level WARN --to html build/$$name.ipynb --output-dir build; \
+		VIENNA_PROFILE=$(PROFILE) $(EXECUTE) --profile $(PROFILE) $$nb build/$$name.ipynb; \
+		$(HTML) build/$$name.ipynb --output-dir build; \
 	done
 	@echo; echo "Results:"; \
 	echo "  executed notebooks and HTML: $$(pwd)/build/"; \
@@ -49,6 +55,18 @@ nbtest: data
 	$(PY) -m pytest $(NBVAL) notebooks/
 
 test: unit nbtest
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+# After a change to code the notebooks show: every committed notebook re-executed where it is, in order
+# (quick profile, as nbval compares them); a failing notebook stops the run and stays as committed.
+notebooks: $(STAMP)
+	VIENNA_PROFILE=quick $(PY) -m vienna_utils.synthetic
+	@set -e; cd notebooks; for nb in [0-9][0-9]_*.ipynb; do \
+		echo "== $$nb (quick profile, in place)"; \
+		VIENNA_PROFILE=quick $(EXECUTE) $$nb $$nb; \
+	done
 
 lab: data
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
@@ -65,8 +83,7 @@ reference: $(STAMP)
 	@set -e; for nb in $(REF_NOTEBOOKS); do \
 		echo "== $$nb ($(REF_PROFILE) profile)"; \
 		VIENNA_PROFILE=$(REF_PROFILE) VIENNA_RESULTS_DIR=$(CURDIR)/$(REF_DIR)/results \
-			$(VENV)/bin/papermill --kernel $(KERNEL) --cwd notebooks -p profile $(REF_PROFILE) \
-			notebooks/$$nb.ipynb $(REF_DIR)/$$nb.ipynb; \
+			$(EXECUTE) --profile $(REF_PROFILE) notebooks/$$nb.ipynb $(REF_DIR)/$$nb.ipynb; \
 	done
 	@for f in $(REF_DIR)/results/runs/*.json $(REF_DIR)/results/runs/*.scores.npz; do \
 		cp $$f results/reference/.$$(basename $$f).tmp && mv results/reference/.$$(basename $$f).tmp results/reference/$$(basename $$f); \

@@ -243,7 +243,7 @@ def main(argv=None):
     n = max(batch, n // batch * batch)
     if args.precision != "float32":
         keras.mixed_precision.set_global_policy(args.precision)
-    results = config.results_dir() if hasattr(config, "results_dir") else Path(config.RESULTS_DIR)
+    results = config.results_dir()
     out = Path(args.out) if args.out else results / "bench_gpu.json"
     rep = Report(out, device=config.device(), backend=backend, keras=keras.__version__, image_size=size,
                  batch_size=batch, train_images=n, precision=args.precision, cpu_cores=os.cpu_count(),

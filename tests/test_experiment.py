@@ -41,7 +41,7 @@ def test_record_matches_only_the_same_profile_data_weights_labels_and_split():
 
 @pytest.fixture
 def results_dir(tmp_path, monkeypatch):
-    monkeypatch.setattr(config, "RESULTS_DIR", tmp_path)
+    monkeypatch.setenv("VIENNA_RESULTS_DIR", str(tmp_path))
     return tmp_path
 
 

@@ -11,9 +11,7 @@ def _norm(req: str):
     return m.group(1).lower().replace("_", "-"), m.group(2).replace(" ", "")
 
 
-def test_environment_yml_matches_pyproject():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    want = dict(_norm(r) for r in project["dependencies"])
+def _environment_yml() -> dict:
     got = {}
     text = (ROOT / "environment.yml").read_text()
     for line in text.split("dependencies:", 1)[1].splitlines():
@@ -25,4 +23,20 @@ def test_environment_yml_matches_pyproject():
             continue
         name, spec = _norm(item)
         got[name] = spec
-    assert got == want
+    return got
+
+
+def test_environment_yml_matches_pyproject_runtime_and_dev():
+    """The conda environment holds the runtime dependencies and the [dev] extra (tests, lint, notebooks)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    want = dict(_norm(r) for r in project["dependencies"] + project["optional-dependencies"]["dev"])
+    assert _environment_yml() == want
+
+
+def test_test_and_notebook_tools_are_not_runtime_dependencies():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = {_norm(r)[0] for r in project["dependencies"]}
+    dev = {_norm(r)[0] for r in project["optional-dependencies"]["dev"]}
+    assert {"pytest", "nbval", "papermill", "ruff"} <= dev
+    assert not runtime & dev
+    assert "jax" in {_norm(r)[0] for r in project["optional-dependencies"]["jax"]}

@@ -166,7 +166,7 @@ def test_unusable_files_are_skipped_with_one_warning_naming_each(tmp_path):
 
 
 def test_missing_folders(tmp_path, monkeypatch):
-    monkeypatch.setattr(results.config, "RESULTS_DIR", tmp_path)
+    monkeypatch.setenv("VIENNA_RESULTS_DIR", str(tmp_path))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert results.load_records() == []  # nothing run yet

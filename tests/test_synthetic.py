@@ -8,6 +8,7 @@ import pytest
 from fontTools.ttLib import TTFont
 
 from vienna_utils import synthetic
+from vienna_utils.synthetic import build, fonts
 from vienna_utils.data import check_health, load_csv
 from vienna_utils.vienna import CATEGORIES, category_of, encode
 
@@ -24,7 +25,7 @@ def test_prevalence_matches_real_euipo_figures(dataset):
     Y, labels = encode(df["codes"], drop=())
     n = len(Y)
     real = synthetic.real_figures()["prevalence"]
-    assert set(int(l) for l in labels) == set(real) - {99} | {99}  # every category, 98 and 99 too
+    assert set(int(lab) for lab in labels) == set(real) - {99} | {99}  # every category, 98 and 99 too
     for j, lab in enumerate(labels):
         p = real[int(lab)]
         tol = 3 * math.sqrt(p * (1 - p) / n) + 0.005
@@ -49,7 +50,7 @@ def test_categories_per_mark_and_cooccurrence_match(dataset):
 def test_rendered_codes_carry_the_sampled_categories(dataset):
     df = load_csv(dataset / "labels.csv")
     sets = synthetic.sample_label_sets(5000, seed=0)
-    for codes, cats in zip(df["codes"][:500], sets[:500]):
+    for codes, cats in zip(df["codes"][:500], sets[:500], strict=True):
         assert sorted({category_of(c) for c in codes}) == list(cats)
 
 
@@ -63,7 +64,7 @@ def test_colour_rule(dataset):
     """Marks in colour carry 29; black-and-white marks do not."""
     from vienna_utils.images import load_image
     df = load_csv(dataset / "labels.csv")
-    for path, codes in list(zip(df["path"], df["codes"]))[:300]:
+    for path, codes in list(zip(df["path"], df["codes"], strict=True))[:300]:
         a = load_image(path).astype(int)
         chroma = (a.max(axis=2) - a.min(axis=2)).max()
         has29 = any(c.startswith("29") for c in codes)
@@ -108,15 +109,15 @@ def test_existing_dataset_reused_other_arguments_refused(tmp_path):
 
 def test_interrupted_run_leaves_nothing(tmp_path, monkeypatch):
     calls = {"n": 0}
-    real = synthetic._render_one
+    real = build.render_mark
 
-    def failing(args):
+    def failing(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] > 5:
             raise KeyboardInterrupt
-        return real(args)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(synthetic, "_render_one", failing)
+    monkeypatch.setattr(build, "render_mark", failing)
     with pytest.raises(KeyboardInterrupt):
         synthetic.make_dataset(tmp_path / "e", n_images=20, image_size=32, progress=False, n_jobs=1)
     assert list(tmp_path.iterdir()) == []
@@ -124,18 +125,18 @@ def test_interrupted_run_leaves_nothing(tmp_path, monkeypatch):
 
 def test_every_category_has_elements_and_glyphs_exist():
     assert set(synthetic.ELEMENTS) == set(CATEGORIES) - {29}
-    fonts = {}
+    cmaps = {}
     for cat, elements in synthetic.ELEMENTS.items():
         for code, name, kind in elements:
             assert category_of(code) == cat, (code, name)
             if isinstance(kind, tuple):
                 font = kind[2]
-                if font not in fonts:
-                    fonts[font] = TTFont(str(synthetic._font_dir() / font)).getBestCmap()
-                missing = [ch for ch in kind[1] if ord(ch) not in fonts[font]]
+                if font not in cmaps:
+                    cmaps[font] = TTFont(str(fonts.font_dir() / font)).getBestCmap()
+                missing = [ch for ch in kind[1] if ord(ch) not in cmaps[font]]
                 assert not missing, (cat, name, missing)
-    cmap = TTFont(str(synthetic._font_dir() / synthetic.SYMBOL_FONT)).getBestCmap()
-    for script, chars in synthetic.SCRIPTS.items():
+    cmap = TTFont(str(fonts.font_dir() / fonts.SYMBOL_FONT)).getBestCmap()
+    for script, chars in fonts.SCRIPTS.items():
         assert all(ord(ch) in cmap for ch in chars), script
 
 

@@ -13,8 +13,8 @@ __all__ = ["cache_dir", "fingerprint", "files_fingerprint", "load_array", "save_
 
 def cache_dir() -> Path:
     """``data/cache`` (``VIENNA_CACHE_DIR`` overrides)."""
-    from .config import DATA_DIR
-    return Path(os.environ.get("VIENNA_CACHE_DIR", DATA_DIR / "cache"))
+    from .config import data_dir
+    return Path(os.environ.get("VIENNA_CACHE_DIR") or data_dir() / "cache")
 
 
 def files_fingerprint(paths) -> str:

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-__all__ = ["Profile", "PROFILES", "get_profile", "PROJECT_ROOT", "DATA_DIR", "RESULTS_DIR",
+__all__ = ["Profile", "PROFILES", "get_profile", "PROJECT_ROOT", "data_dir", "results_dir",
            "describe_run", "import_keras", "keras_backend", "device"]
 
 
@@ -30,10 +30,16 @@ def _project_root() -> Path:
 
 #: The checkout (editable install), else the current folder.
 PROJECT_ROOT = _project_root()
-#: Generated datasets and caches; ``VIENNA_DATA_DIR`` overrides.
-DATA_DIR = Path(os.environ.get("VIENNA_DATA_DIR", PROJECT_ROOT / "data"))
-#: Result records; ``VIENNA_RESULTS_DIR`` overrides.
-RESULTS_DIR = Path(os.environ.get("VIENNA_RESULTS_DIR", PROJECT_ROOT / "results"))
+
+
+def data_dir() -> Path:
+    """Generated datasets and caches: ``VIENNA_DATA_DIR``, else ``data/`` of :data:`PROJECT_ROOT` (read per call)."""
+    return Path(os.environ.get("VIENNA_DATA_DIR") or PROJECT_ROOT / "data")
+
+
+def results_dir() -> Path:
+    """Result records: ``VIENNA_RESULTS_DIR``, else ``results/`` of :data:`PROJECT_ROOT` (read per call)."""
+    return Path(os.environ.get("VIENNA_RESULTS_DIR") or PROJECT_ROOT / "results")
 
 
 @dataclass(frozen=True)
@@ -131,8 +137,7 @@ def _native_stderr_silenced():
 
 def compilation_cache_dir() -> Path:
     """Where JAX keeps compiled programs between processes (``VIENNA_COMPILATION_CACHE`` overrides)."""
-    default = Path(os.environ.get("VIENNA_CACHE_DIR") or Path(os.environ.get("VIENNA_DATA_DIR") or
-                                                             PROJECT_ROOT / "data") / "cache") / "jax"
+    default = Path(os.environ.get("VIENNA_CACHE_DIR") or data_dir() / "cache") / "jax"
     return Path(os.environ.get("VIENNA_COMPILATION_CACHE") or default)
 
 

@@ -30,6 +30,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from . import synthetic
+from .synthetic.fonts import font_dir, load_font
 from .config import PROJECT_ROOT
 
 __all__ = ["glyph_classes", "render_glyph", "GlyphBatches", "overlap_with_embedded", "pretrain",
@@ -63,7 +64,7 @@ BLOCKS = {
 @lru_cache(maxsize=1)
 def _cmaps() -> dict:
     from fontTools.ttLib import TTFont
-    return {f: set(TTFont(str(synthetic._font_dir() / f)).getBestCmap()) for f in FONTS}
+    return {f: set(TTFont(str(font_dir() / f)).getBestCmap()) for f in FONTS}
 
 
 def _embedded_symbol_glyphs() -> set:
@@ -147,7 +148,7 @@ def render_glyph(cls: tuple, size: int, rng) -> np.ndarray:
         else:
             r = int(rng.integers(S // 10, S // 3))
             d.ellipse([x0 - r, y0 - r, x0 + r, y0 + r], outline=c, width=scale)
-    font = synthetic._font(fonts[int(rng.integers(len(fonts)))], int(S * rng.uniform(.35, .75)))
+    font = load_font(fonts[int(rng.integers(len(fonts)))], int(S * rng.uniform(.35, .75)))
     stroke = int(rng.integers(0, 3)) * scale // 2
     x0, y0, x1, y1 = font.getbbox(ch, stroke_width=stroke)
     tile = Image.new("RGBA", (max(1, x1 - x0 + 4), max(1, y1 - y0 + 4)), (0, 0, 0, 0))

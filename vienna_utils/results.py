@@ -244,7 +244,7 @@ def _jsonable(o):
 
 
 def _runs_dir(folder=None) -> Path:
-    return Path(folder) if folder is not None else Path(config.RESULTS_DIR) / "runs"
+    return Path(folder) if folder is not None else config.results_dir() / "runs"
 
 
 def _scores_bytes(record: Record, scores) -> bytes:
@@ -281,7 +281,7 @@ def save_record(record, results_dir=None, scores=None) -> Path:
     rec = as_record(record)
     rec.extra.pop("upgraded_from_version", None)  # written now in this version: its scores are checked
     rec.date = rec.date or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-    root = Path(results_dir) if results_dir is not None else Path(config.RESULTS_DIR)
+    root = Path(results_dir) if results_dir is not None else config.results_dir()
     path = root / "runs" / f"{rec.run}.json"
     rec.scores_sha256 = None
     if scores is not None:

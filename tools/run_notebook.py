@@ -10,7 +10,7 @@ stops the run with its traceback (exit status 1).
 
 Usage::
 
-    python scripts/run_notebook.py notebooks/01_explore_imbalance.ipynb -p profile full
+    python tools/run_notebook.py notebooks/01_explore_imbalance.ipynb -p profile full
 """
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ for step in ${GPU_STEPS:-bench nb01}; do
         --stages fine_tune,ceiling,peer --out $OUT/bench_gpu_bf16.json ;;
     nb01)
       VIENNA_PROFILE=full python3 -m vienna_utils.synthetic
-      python3 scripts/run_notebook.py notebooks/01_explore_imbalance.ipynb -p profile full 2>&1 | tee $OUT/nb01_full.log
+      python3 tools/run_notebook.py notebooks/01_explore_imbalance.ipynb -p profile full 2>&1 | tee $OUT/nb01_full.log
       tar -C /tmp/gpu_results -czf $OUT/nb01_records.tgz . ;;
   esac
 done

@@ -1,0 +1,4 @@
+"""``python -m vienna_utils.synthetic``: build the current profile's embedded dataset."""
+from .build import main
+
+main()
