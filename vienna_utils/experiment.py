@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .comparison import chance_map, change_against, summary_table
-from .config import Profile, describe_run, get_profile
+from .config import Profile, apply_precision, describe_run, get_profile
 from .data import check_health, content_hashes, exclude, load_dataset
 from .features import augmented_embeddings, embeddings
 from .metrics import Evaluation, evaluate, tune_thresholds
@@ -184,6 +184,7 @@ class Experiment:
     def __init__(self, data: PreparedData, weights=None, fallback=None, notebook: str = "notebook", save: bool = True):
         self.data = data
         self.P = data.profile
+        apply_precision(self.P)
         self.weights: Weights = weights if isinstance(weights, Weights) else resolve_weights(weights, fallback)
         self.notebook = notebook
         self.save = save
