@@ -57,6 +57,17 @@ def _row_blocks(weights):
     return (weights[start:start + rows] for start in range(0, len(weights), rows))
 
 
+def ranked_tie_groups(y, s):
+    """Images ranked by descending score: ``order``, ``y[order]`` and the last rank of each tie group.
+
+    The order inside a tie group is arbitrary (a fast unstable sort): average
+    precision only sees whole tie groups.
+    """
+    order = np.argsort(-s)
+    ranked_s = s[order]
+    return order, y[order], np.r_[np.flatnonzero(np.diff(ranked_s) != 0), len(s) - 1]
+
+
 def _segment_map(y, s, dtype):
     """Sparse (2K, n) map from images to the K tie groups of one label that hold a positive.
 
@@ -66,16 +77,16 @@ def _segment_map(y, s, dtype):
     positives; images ranked below the last positive never matter. None when
     the label has no positive.
     """
-    order = np.argsort(-s, kind="mergesort")
-    ranked_s, ranked_y = s[order], y[order]
-    ends = np.r_[np.flatnonzero(np.diff(ranked_s) != 0), len(s) - 1]  # last index of each tie group
+    order, ranked_y, ends = ranked_tie_groups(y, s)
     ends_pos = ends[np.diff(np.cumsum(ranked_y)[ends], prepend=0) > 0]  # recall moves only at these groups
     k = len(ends_pos)
     if k == 0:
         return None
     last = ends_pos[-1] + 1
-    segment = np.searchsorted(ends_pos, np.arange(last)) + k * ranked_y[:last]
-    return csr_array((np.ones(last, dtype), (segment, order[:last])), shape=(2 * k, len(s)))
+    rank = np.r_[np.flatnonzero(~ranked_y[:last]), np.flatnonzero(ranked_y[:last])]  # negatives, then positives
+    row = np.searchsorted(ends_pos, rank) + k * ranked_y[rank]                       # non-decreasing
+    indptr = np.r_[0, np.cumsum(np.bincount(row, minlength=2 * k))]
+    return csr_array((np.ones(last, dtype), order[rank], indptr), shape=(2 * k, len(s)))
 
 
 def _ap_from_segments(seg_map, weights_t, acc) -> np.ndarray:

@@ -26,12 +26,12 @@ from fractions import Fraction
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import average_precision_score, f1_score, hamming_loss
 
-from .bootstrap import bootstrap_difference, bootstrap_weights, label_ap_resamples, paired_bootstrap, weighted_ap
+from .bootstrap import (bootstrap_difference, bootstrap_weights, label_ap_resamples, paired_bootstrap,
+                        ranked_tie_groups, weighted_ap)
 
-__all__ = ["evaluate", "Evaluation", "tune_thresholds", "macro_ap", "frequency_group", "group_rule",
-           "weighted_ap", "bootstrap_weights", "label_ap_resamples", "bootstrap_difference",
+__all__ = ["evaluate", "Evaluation", "tune_thresholds", "macro_ap", "average_precision", "frequency_group",
+           "group_rule", "weighted_ap", "bootstrap_weights", "label_ap_resamples", "bootstrap_difference",
            "paired_bootstrap", "HEAD_MIN", "TAIL_MAX", "HEAD_MIN_SHARE", "TAIL_MAX_SHARE"]
 
 #: Head: at least this share of the training images carry the label.
@@ -83,17 +83,32 @@ def _prf(y_true, y_pred):
     return div(tp, tp + fp), div(tp, tp + fn), div(2 * tp, 2 * tp + fp + fn)
 
 
+def _micro_f1(y_true, y_pred) -> float:
+    """F1 of all image-label decisions pooled (scikit-learn's ``f1_score(average="micro", zero_division=0)``)."""
+    predicted_or_true = int(y_true.sum()) + int(y_pred.sum())  # 2 tp + fp + fn
+    return 2 * int((y_true & y_pred).sum()) / predicted_or_true if predicted_or_true else 0.0
+
+
+def average_precision(y_true, y_score) -> float:
+    """Average precision of one label: scikit-learn's ``average_precision_score`` (ties form one threshold).
+
+    One stable sort, no input checks beyond it (NaN when there is no positive);
+    equal to scikit-learn's within rounding (1e-15).
+    """
+    _, ranked_y, ends = ranked_tie_groups(np.asarray(y_true) != 0, np.asarray(y_score, dtype=np.float64))
+    tp = np.cumsum(ranked_y)[ends]  # positives ranked at or above the end of each tie group
+    if not len(tp) or tp[-1] == 0:
+        return float("nan")
+    return float(np.sum(np.diff(tp / tp[-1], prepend=0.0) * (tp / (ends + 1))))
+
+
 def _ap_per_label(y_true, y_score):
-    ap = np.full(y_true.shape[1], np.nan)
-    for j in range(y_true.shape[1]):
-        if y_true[:, j].any():
-            ap[j] = average_precision_score(y_true[:, j], y_score[:, j])
-    return ap
+    return np.array([average_precision(y_true[:, j], y_score[:, j]) for j in range(y_true.shape[1])])
 
 
 def macro_ap(y_true, y_score) -> float:
     """Mean average precision over the labels that have a positive example."""
-    ap = _ap_per_label(np.asarray(y_true), np.asarray(y_score))
+    ap = _ap_per_label(np.asarray(y_true), np.asarray(y_score, dtype=np.float64))
     return float(np.nanmean(ap)) if np.isfinite(ap).any() else float("nan")
 
 
@@ -156,6 +171,10 @@ def evaluate(y_true, y_score, labels, train_counts, thresholds=0.5, group_counts
     if y_true.shape != y_score.shape or y_true.shape[1] != len(labels):
         raise ValueError(f"shapes differ: y_true {y_true.shape}, y_score {y_score.shape}, "
                          f"{len(labels)} labels")
+    if not np.isfinite(y_score).all():
+        row, col = np.argwhere(~np.isfinite(y_score))[0]
+        raise ValueError(f"y_score row {row}, label {labels[col]!r} is {y_score[row, col]}: scores must be finite "
+                         "(a diverged model? check the training loss)")
     thr = np.broadcast_to(np.asarray(thresholds, dtype=np.float64), (y_true.shape[1],))
     y_pred = (y_score >= thr).astype(int)
     support = y_true.sum(axis=0)
@@ -169,11 +188,11 @@ def evaluate(y_true, y_score, labels, train_counts, thresholds=0.5, group_counts
     has_pos = support > 0
     summary = {
         "mAP": float(np.nanmean(ap)) if has_pos.any() else float("nan"),
-        "micro_AP": float(average_precision_score(y_true, y_score, average="micro")) if y_true.any() else float("nan"),
+        "micro_AP": average_precision(y_true.ravel(), y_score.ravel()),
         "macro_F1": float(f[has_pos].mean()) if has_pos.any() else float("nan"),
-        "micro_F1": float(f1_score(y_true, y_pred, average="micro", zero_division=0)),
+        "micro_F1": _micro_f1(y_true, y_pred),
         "subset_accuracy": float((y_pred == y_true).all(axis=1).mean()),
-        "hamming_loss": float(hamming_loss(y_true, y_pred)),
+        "hamming_loss": np.count_nonzero(y_true != y_pred) / y_true.size,
         "LRAP": _lrap(y_true, y_score),
     }
     for g in ("head", "medium", "tail"):
@@ -208,7 +227,7 @@ def _lrap(y_true, y_score) -> float:
     positions = np.arange(n_labels)
     for start in range(0, len(y), rows):
         sl = slice(start, start + rows)
-        order = np.argsort(-s[sl], axis=1, kind="stable")
+        order = np.argsort(-s[sl], axis=1)  # the order inside a tie group does not matter
         ss, ys = np.take_along_axis(s[sl], order, axis=1), np.take_along_axis(y[sl], order, axis=1)
         # last position of each label's tie group: its rank is that position + 1
         group_end = np.where(np.c_[ss[:, 1:] != ss[:, :-1], np.ones(len(ss), bool)], positions, n_labels)
