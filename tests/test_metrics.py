@@ -140,6 +140,23 @@ def test_lrap_equals_scikit_learn_with_ties(n_labels, decimals):
     assert abs(got - label_ranking_average_precision_score(y[rows], s[rows])) <= 1e-12
 
 
+def test_pooled_metrics_equal_scikit_learn_with_ties():
+    from sklearn.metrics import f1_score, hamming_loss
+    rng = np.random.default_rng(5)
+    y, s = _multi_hot_with_edge_cases(rng, 400, 8, 1)
+    ev = metrics.evaluate(y, s, [str(j) for j in range(8)], np.zeros(8), thresholds=0.45)
+    pred = (s >= 0.45).astype(int)
+    assert abs(ev.summary["micro_AP"] - average_precision_score(y, s, average="micro")) <= 1e-12
+    assert abs(ev.summary["micro_F1"] - f1_score(y, pred, average="micro", zero_division=0)) <= 1e-12
+    assert abs(ev.summary["hamming_loss"] - hamming_loss(y, pred)) <= 1e-12
+    for j in range(2, 8):
+        assert abs(metrics.average_precision(y[:, j], s[:, j]) - average_precision_score(y[:, j], s[:, j])) <= 1e-12
+    assert np.isnan(metrics.average_precision(y[:, 0], s[:, 0]))  # no positive
+    s[3, 2] = np.nan
+    with pytest.raises(ValueError, match="row 3, label '2' is nan"):
+        metrics.evaluate(y, s, [str(j) for j in range(8)], np.zeros(8))
+
+
 def test_lrap_is_computed_in_blocks_of_rows(monkeypatch):
     rng = np.random.default_rng(4)
     y, s = _multi_hot_with_edge_cases(rng, 250, 9, 1)
@@ -193,7 +210,7 @@ def test_resampled_ap_equals_scikit_learn_per_resample_in_any_block_size(monkeyp
     from vienna_utils import bootstrap
     rng = np.random.default_rng(11)
     y, s = _multi_hot_with_edge_cases(rng, 120, 6, 1)
-    w = metrics.bootstrap_weights(len(y), n_boot=30, seed=2)
+    w = metrics.bootstrap_weights(len(y), n_boot=20, seed=2)
     want = _ap_resamples_reference(y, s, w)
     np.testing.assert_allclose(metrics.label_ap_resamples(y, s, w), want, rtol=0, atol=1e-12)
     monkeypatch.setattr(bootstrap, "_BOOT_BLOCK_ELEMENTS", 4 * len(y))
@@ -208,11 +225,11 @@ def test_paired_bootstrap_is_the_difference_of_per_resample_macro_ap(monkeypatch
     rng = np.random.default_rng(12)
     y, s_a = _multi_hot_with_edge_cases(rng, 100, 5, 1)
     s_b = np.round(rng.random(y.shape), 1)
-    w = metrics.bootstrap_weights(len(y), n_boot=25, seed=9)
+    w = metrics.bootstrap_weights(len(y), n_boot=15, seed=9)
     diff = np.nanmean(_ap_resamples_reference(y, s_a, w), axis=1) - np.nanmean(_ap_resamples_reference(y, s_b, w), axis=1)
     lo, hi = np.nanpercentile(diff[1:], [2.5, 97.5])
     monkeypatch.setattr(bootstrap, "_BOOT_BLOCK_ELEMENTS", 6 * len(y))  # the resamples in several blocks
-    got = metrics.paired_bootstrap(y, s_a, s_b, n_boot=25, seed=9)
+    got = metrics.paired_bootstrap(y, s_a, s_b, n_boot=15, seed=9)
     assert abs(got["delta"] - diff[0]) <= 1e-12 and abs(got["low"] - lo) <= 1e-12 and abs(got["high"] - hi) <= 1e-12
     assert got["n_labels"] == 4
 

@@ -218,7 +218,8 @@ def _lrap(y_true, y_score) -> float:
     """
     y = np.asarray(y_true) != 0
     s = np.asarray(y_score, dtype=np.float64)
-    y, s = y[y.any(axis=1)], s[y.any(axis=1)]  # LRAP is undefined for an image with no label
+    labelled = y.any(axis=1)  # LRAP is undefined for an image with no label
+    y, s = y[labelled], s[labelled]
     if not len(y):
         return float("nan")
     n_labels = y.shape[1]
