@@ -226,7 +226,8 @@ def test_paired_bootstrap_is_the_difference_of_per_resample_macro_ap(monkeypatch
     y, s_a = _multi_hot_with_edge_cases(rng, 100, 5, 1)
     s_b = np.round(rng.random(y.shape), 1)
     w = metrics.bootstrap_weights(len(y), n_boot=15, seed=9)
-    diff = np.nanmean(_ap_resamples_reference(y, s_a, w), axis=1) - np.nanmean(_ap_resamples_reference(y, s_b, w), axis=1)
+    macro_a, macro_b = (np.nanmean(_ap_resamples_reference(y, s, w), axis=1) for s in (s_a, s_b))
+    diff = macro_a - macro_b
     lo, hi = np.nanpercentile(diff[1:], [2.5, 97.5])
     monkeypatch.setattr(bootstrap, "_BOOT_BLOCK_ELEMENTS", 6 * len(y))  # the resamples in several blocks
     got = metrics.paired_bootstrap(y, s_a, s_b, n_boot=15, seed=9)
@@ -241,8 +242,8 @@ def test_share_rule_is_the_count_rule_at_1500_training_images_and_exact_elsewher
     counts = np.arange(0, 3000)
     np.testing.assert_array_equal(metrics.frequency_group(counts, n_train=1500), metrics.frequency_group(counts))
     for n in (1, 7, 1515, 4000, 14_000, 540_000):
-        want = ["head" if Fraction(int(c), n) >= Fraction(100, 1500) else "tail" if Fraction(int(c), n) < Fraction(20, 1500)
-                else "medium" for c in counts]
+        share = [Fraction(int(c), n) for c in counts]
+        want = ["head" if x >= Fraction(100, 1500) else "tail" if x < Fraction(20, 1500) else "medium" for x in share]
         assert metrics.frequency_group(counts, n_train=n).tolist() == want
     with pytest.raises(ValueError, match="n_train"):
         metrics.group_rule(0)

@@ -92,8 +92,8 @@ def _micro_f1(y_true, y_pred) -> float:
 def average_precision(y_true, y_score) -> float:
     """Average precision of one label: scikit-learn's ``average_precision_score`` (ties form one threshold).
 
-    One stable sort, no input checks beyond it (NaN when there is no positive);
-    equal to scikit-learn's within rounding (1e-15).
+    One sort and no input checks (NaN when there is no positive); equal to
+    scikit-learn's within rounding (1e-15).
     """
     _, ranked_y, ends = ranked_tie_groups(np.asarray(y_true) != 0, np.asarray(y_score, dtype=np.float64))
     tp = np.cumsum(ranked_y)[ends]  # positives ranked at or above the end of each tie group
@@ -106,9 +106,19 @@ def _ap_per_label(y_true, y_score):
     return np.array([average_precision(y_true[:, j], y_score[:, j]) for j in range(y_true.shape[1])])
 
 
+def _check_finite(y_score, labels=None):
+    if not np.isfinite(y_score).all():
+        row, col = np.argwhere(~np.isfinite(y_score))[0]
+        label = int(col) if labels is None else labels[col]
+        raise ValueError(f"y_score row {row}, label {label!r} is {y_score[row, col]}: scores must be finite "
+                         "(a diverged model? check the training loss)")
+
+
 def macro_ap(y_true, y_score) -> float:
     """Mean average precision over the labels that have a positive example."""
-    ap = _ap_per_label(np.asarray(y_true), np.asarray(y_score, dtype=np.float64))
+    y_score = np.asarray(y_score, dtype=np.float64)
+    _check_finite(y_score)
+    ap = _ap_per_label(np.asarray(y_true), y_score)
     return float(np.nanmean(ap)) if np.isfinite(ap).any() else float("nan")
 
 
@@ -171,10 +181,7 @@ def evaluate(y_true, y_score, labels, train_counts, thresholds=0.5, group_counts
     if y_true.shape != y_score.shape or y_true.shape[1] != len(labels):
         raise ValueError(f"shapes differ: y_true {y_true.shape}, y_score {y_score.shape}, "
                          f"{len(labels)} labels")
-    if not np.isfinite(y_score).all():
-        row, col = np.argwhere(~np.isfinite(y_score))[0]
-        raise ValueError(f"y_score row {row}, label {labels[col]!r} is {y_score[row, col]}: scores must be finite "
-                         "(a diverged model? check the training loss)")
+    _check_finite(y_score, labels)
     thr = np.broadcast_to(np.asarray(thresholds, dtype=np.float64), (y_true.shape[1],))
     y_pred = (y_score >= thr).astype(int)
     support = y_true.sum(axis=0)
