@@ -7,7 +7,8 @@
 Peak extra memory is tracemalloc's peak during the call (numpy reports its buffers to it),
 so the inputs, which exist before the call, are not counted. The "before" columns were
 measured with this script on the code of commit 60e40d3 on the 2-core development CPU.
-Pass a factor (e.g. ``0.1``) to scale every size down for a quick look.
+Arguments: a factor (e.g. ``0.1``) to scale every size down for a quick look, then optionally
+the steps to run (default all).
 """
 import sys
 import time
@@ -20,6 +21,7 @@ from vienna_utils import imbalance, metrics
 from vienna_utils.synthetic import real_figures
 
 SCALE = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
+ONLY = set(sys.argv[2:])  # step names to run; default all
 #: step -> (rows, labels, target seconds, target MB, before seconds, before MB)
 STEPS = {
     "cooccurrence": (400_000, 145, 2.0, None, None, None),
@@ -82,11 +84,13 @@ print("# analysis at scale: time and peak extra memory (tracemalloc)" + (f", siz
 print(f"{'step':<17} {'size':>15} {'wall s':>8} {'CPU s':>8} {'peak MB':>8} {'target':>17} "
       f"{'before: CPU s / MB':>19}  ok")
 for name, (n, n_labels, t_s, t_mb, b_s, b_mb) in STEPS.items():
+    if ONLY and name not in ONLY:
+        continue
     n = max(int(n * SCALE), 100)
     sec, cpu, mb = run_step(name, n, n_labels)
     ok = (t_s is None or sec < t_s) and (t_mb is None or mb < t_mb)
     target = " / ".join(x for x in (t_s and f"< {t_s:g} s", t_mb and f"< {t_mb:g} MB") if x)
-    before = f"{b_s:,.1f} / {b_mb:,.0f}" if SCALE == 1 else "-"
+    before = f"{b_s:,.1f} / {b_mb:,.0f}" if SCALE == 1 and b_s is not None else "-"
     print(f"{name:<17} {f'{n:,} x {n_labels}':>15} {sec:>8.2f} {cpu:>8.2f} {mb:>8.1f} {target:>17} {before:>19}  "
           f"{'(scaled)' if SCALE != 1 else 'yes' if ok else 'NO'}")
 print("wall s is what the targets judge; on a busy machine compare CPU s (the work done), which the "
