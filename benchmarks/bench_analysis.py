@@ -5,8 +5,9 @@
 (c) tune_thresholds on 60,000 x 145: under 200 MB above the inputs;
 (d) paired_bootstrap on 30,000 x 29 with 1,000 resamples: under 15 s and 300 MB.
 Peak extra memory is tracemalloc's peak during the call (numpy reports its buffers to it),
-so the inputs, which exist before the call, are not counted. The "before" columns were
-measured with this script on the code of commit 60e40d3 on the 2-core development CPU.
+so the inputs, which exist before the call, are not counted. The "before" column (CPU seconds,
+peak MB) was measured with this script on the code of commit 60e40d3, on the 2-core development
+CPU while other jobs kept it busy (load 11-17): CPU seconds, not wall seconds, compare across loads.
 Arguments: a factor (e.g. ``0.1``) to scale every size down for a quick look, then optionally
 the steps to run (default all).
 """
@@ -22,12 +23,12 @@ from vienna_utils.synthetic import real_figures
 
 SCALE = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
 ONLY = set(sys.argv[2:])  # step names to run; default all
-#: step -> (rows, labels, target seconds, target MB, before seconds, before MB)
+#: step -> (rows, labels, target seconds, target MB, before: CPU seconds, peak MB)
 STEPS = {
-    "cooccurrence": (400_000, 145, 2.0, None, None, None),
-    "evaluate": (60_000, 29, 2.0, None, None, None),
-    "tune_thresholds": (60_000, 145, None, 200.0, None, None),
-    "paired_bootstrap": (30_000, 29, 15.0, 300.0, None, None),
+    "cooccurrence": (400_000, 145, 2.0, None, 115.5, 442.8),
+    "evaluate": (60_000, 29, 2.0, None, 51.0, 106.4),
+    "tune_thresholds": (60_000, 145, None, 200.0, 5.6, 1228.1),
+    "paired_bootstrap": (30_000, 29, 15.0, 300.0, 42.6, 573.4),
 }
 
 
