@@ -54,6 +54,7 @@ class PreparedData:
     excluded: pd.DataFrame | None = None  # rows removed by prepare(exclude_problems=...)
     train_full_size: int = 0
     group_counts: dict[str, int] | None = None  # label -> training count fixing head/medium/tail; None: the split's
+    group_n_train: int | None = None  # training images the group shares refer to; None: the split's
 
     def label_groups_counts(self) -> dict[str, int]:
         """Training count per label that decides its head / medium / tail group.
@@ -65,6 +66,10 @@ class PreparedData:
         if self.group_counts is not None:
             return dict(self.group_counts)
         return dict(zip(self.labels, self.Y[self.train].sum(axis=0).tolist()))
+
+    def label_groups_n_train(self) -> int:
+        """Training images that the head / medium / tail shares refer to (the original split's, like the counts)."""
+        return len(self.train) if self.group_counts is None or self.group_n_train is None else self.group_n_train
 
     @property
     def paths(self) -> list[str]:
@@ -152,7 +157,7 @@ class Run:
             tuned = per_label.assign(precision=np.nan, recall=np.nan, F1=np.nan)
             if len(rec.thresholds) == len(tuned):
                 tuned["threshold"] = rec.thresholds
-        return cls(rec, Evaluation(per_label, rec.metrics), Evaluation(tuned, rec.metrics_tuned))
+        return cls(rec, Evaluation(per_label, rec.metrics, rec.groups), Evaluation(tuned, rec.metrics_tuned, rec.groups))
 
 
 def _group_rule(evaluation: Evaluation) -> dict | None:
@@ -297,9 +302,11 @@ class Experiment:
         # head / medium / tail by the original training counts, so every approach is judged on the same groups
         original = d.label_groups_counts()
         groups = [original.get(lab, c) for lab, c in zip(labels, train_counts)]
-        ev = evaluate(Y[d.test], test_scores, labels, train_counts, group_counts=groups)
+        n_groups = d.label_groups_n_train()
+        ev = evaluate(Y[d.test], test_scores, labels, train_counts, group_counts=groups, n_train=n_groups)
         thr = tune_thresholds(Y[d.val], val_scores)
-        ev_tuned = evaluate(Y[d.test], test_scores, labels, train_counts, thresholds=thr, group_counts=groups)
+        ev_tuned = evaluate(Y[d.test], test_scores, labels, train_counts, thresholds=thr, group_counts=groups,
+                            n_train=n_groups)
         record = Record(
             run=name, notebook=self.notebook, approach=approach, mode=mode, profile=self.P.name,
             purpose=purpose, head=head, seed=None if seed is None else int(seed),
@@ -364,4 +371,5 @@ def extend_train(data: PreparedData, df_extra: pd.DataFrame, source_note: str) -
     df = pd.concat([data.df, df_extra[["path", "codes"]]], ignore_index=True)
     new = np.arange(len(data.df), len(df))
     return replace(data, df=df, Y=np.vstack([data.Y, Y_extra]), source=f"{data.source} + {source_note}",
-                   train=np.concatenate([data.train, new]), group_counts=data.label_groups_counts())
+                   train=np.concatenate([data.train, new]), group_counts=data.label_groups_counts(),
+                   group_n_train=data.label_groups_n_train())
