@@ -58,3 +58,54 @@ def test_image_array_cache_and_sequence(images):
     x, y = seq[1]
     assert len(seq) == 2 and x.shape == (2, 24, 24, 3)
     np.testing.assert_array_equal(x, a[4:])
+
+
+def test_embeddings_equal_the_in_memory_computation_and_a_damaged_cache_is_not_cached(images):
+    from vienna_utils import cache
+    w = resolve_weights("none")
+    feats, info = features.embeddings(images, 32, w, seed=2)
+    ref = features._backbone(32, w, 2).predict(np.asarray(pipeline.image_array(images, 32)), batch_size=64,
+                                               verbose=0)
+    np.testing.assert_allclose(feats, ref, atol=1e-5)
+    assert isinstance(feats, np.memmap) and not info["cached"]
+    path = next((cache.cache_dir() / "embeddings").glob("*.npy"))
+    with open(path, "r+b") as f:  # zero the payload: damaged (and all zeros)
+        f.seek(128)
+        f.write(bytes(6 * 1280 * 4))
+    cache._verified.clear()
+    with pytest.warns(cache.CacheWarning, match="is not used"):
+        again, info2 = features.embeddings(images, 32, w, seed=2)
+    assert not info2["cached"]
+    np.testing.assert_array_equal(again, feats)
+
+
+def test_embeddings_resume_after_a_killed_run(images, monkeypatch):
+    w = resolve_weights("none")
+    monkeypatch.setattr(features, "CHUNK_BYTES", 1)  # chunks of one batch: 3 chunks of 2 images
+    real, calls = features.predict_batches, []
+
+    def counted(model, x, batch_size):
+        calls.append(len(x))
+        if len(calls) == 2 and kill:
+            raise KeyboardInterrupt("killed")
+        return real(model, x, batch_size)
+
+    monkeypatch.setattr(features, "predict_batches", counted)
+    kill = True
+    with pytest.raises(KeyboardInterrupt):
+        features.embeddings(images, 32, w, batch_size=2)
+    kill, calls[:] = False, []
+    with pytest.warns(UserWarning, match="resuming"):
+        feats, info = features.embeddings(images, 32, w, batch_size=2)
+    assert calls == [2, 2] and not info["cached"]
+    np.testing.assert_allclose(feats, features.embeddings(images, 32, w, use_cache=False)[0], atol=1e-5)
+
+
+def test_augmented_embeddings_read_rows_in_batches(images):
+    w = resolve_weights("none")
+    imgs = pipeline.image_array(images, 32)
+    rows = [4, 1, 1]
+    a = features.augmented_embeddings(pipeline.Rows(imgs, rows), w, batch_size=2)
+    b = features.augmented_embeddings(np.asarray(imgs)[rows], w, batch_size=2)
+    assert a.shape == (3, 1280)
+    np.testing.assert_allclose(a, b, atol=1e-6)

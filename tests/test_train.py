@@ -89,3 +89,33 @@ def test_early_stopping_epoch_matches_keras_rule():
     assert train.early_stopping_epoch([0.1, 0.3, 0.2, 0.25, 0.28], patience=3) == (5, 2)
     assert train.early_stopping_epoch([0.1, 0.2, 0.3], patience=2) == (3, 3)
     assert train.early_stopping_epoch([3.0, 2.0, 2.5, 2.6], patience=2, mode="min") == (4, 2)
+
+
+def test_streamed_rows_train_like_arrays_and_feed_the_val_map_callback(tmp_path):
+    """A head fitted on Rows of a memory-mapped cache equals the head fitted on the same rows in memory."""
+    from vienna_utils import cache, pipeline
+    x, y = _separable(n=120)
+    mm = cache.ArrayCache(tmp_path, "x", x.shape, x.dtype, 25).build(lambda s, e: x[s:e])
+    tr, va = np.arange(0, 90), np.arange(90, 120)
+    cfg = train.FitConfig(epochs=3, patience=5, seed=4)
+    a = train.fit_head(pipeline.Rows(mm, tr), y[tr], pipeline.Rows(mm, va), y[va], cfg)
+    b = train.fit_head(x[tr], y[tr], x[va], y[va], cfg)
+    np.testing.assert_allclose(a.history["val_macro_ap"], b.history["val_macro_ap"], atol=1e-6)
+    np.testing.assert_allclose(pipeline.predict_batches(a.model, pipeline.Rows(mm, va)),
+                               b.model.predict(x[va], verbose=0), atol=1e-6)
+
+
+def test_tf_fast_path_keeps_the_order_of_shuffling_the_arrays():
+    from vienna_utils import config, pipeline
+    if config.import_keras().backend.backend() != "tensorflow":
+        pytest.skip("tf.data fast path: TensorFlow backend only")
+    import tensorflow as tf
+    x = np.arange(40, dtype=np.uint8)[:, None].repeat(3, axis=1)
+    y = np.eye(40, 2, dtype="float32")
+    tf.random.set_seed(0)
+    ours = [b[0][:, 0] for b in pipeline.fit_input(x, y, 8, seed=5)["x"].as_numpy_iterator()]
+    tf.random.set_seed(0)
+    ref = [b[0][:, 0] for b in tf.data.Dataset.from_tensor_slices((x, y)).shuffle(40, seed=5).batch(8)
+           .as_numpy_iterator()]
+    np.testing.assert_array_equal(np.concatenate(ours), np.concatenate(ref))
+    assert sorted(np.concatenate(ours)) == list(range(40))

@@ -25,7 +25,7 @@ from .config import Profile, apply_precision, describe_run, get_profile
 from .data import check_health, content_hashes, exclude, load_dataset
 from .features import augmented_embeddings, embeddings
 from .metrics import Evaluation, evaluate, tune_thresholds
-from .pipeline import image_array
+from .pipeline import Rows, image_array, predict_batches
 from .results import (PURPOSES, Record, as_record, environment, find_baseline, one_device, record_matches,
                       run_name, save_record)
 from .splits import split, subsample
@@ -211,17 +211,19 @@ class Experiment:
         self.timings["images"] = {"seconds": time.perf_counter() - t0}
         return arr
 
-    def train_features(self, train_idx) -> np.ndarray:
-        """Features of the training rows; a repeated row (an oversampled copy) gets an augmented copy's."""
+    def train_features(self, train_idx) -> Rows:
+        """Features of the training rows (read in batches); a repeated row (an oversampled copy) gets an augmented copy's."""
         tr = np.asarray(train_idx)
-        X = self.features[tr].copy()
         _, first = np.unique(tr, return_index=True)
         repeat = np.ones(len(tr), dtype=bool)
         repeat[first] = False
-        if repeat.any():
-            X[repeat] = augmented_embeddings(self.images[tr[repeat]], self.weights, seed=self.P.seed,
-                                             aug_seed=self.P.seed + 1)
-        return X
+        if not repeat.any():
+            return Rows(self.features, tr)
+        aug = augmented_embeddings(Rows(self.images, tr[repeat]), self.weights, seed=self.P.seed,
+                                   aug_seed=self.P.seed + 1)
+        row = tr.copy()
+        row[repeat] = np.arange(repeat.sum())
+        return Rows.join([self.features, aug], repeat.astype(int), row)
 
     def head_config(self, **overrides) -> FitConfig:
         """The profile's head-training settings, with ``overrides`` (any FitConfig field, seed included)."""
@@ -283,20 +285,21 @@ class Experiment:
         head_key = (approach, head, seed)
         if head_key not in self._heads:
             hcfg = self.head_config(**extra)
-            self._heads[head_key] = (fit_head(self.train_features(tr), Y[tr], self.features[d.val], Y[d.val], hcfg),
+            self._heads[head_key] = (fit_head(self.train_features(tr), Y[tr], Rows(self.features, d.val), Y[d.val],
+                                              hcfg),
                                      hcfg)
         head_fit, hcfg = self._heads[head_key]
         if mode == "frozen":
             fit, cfg = head_fit, hcfg
-            val_scores = fit.model.predict(self.features[d.val], verbose=0)
-            test_scores = fit.model.predict(self.features[d.test], verbose=0)
+            val_scores = predict_batches(fit.model, Rows(self.features, d.val))
+            test_scores = predict_batches(fit.model, Rows(self.features, d.test))
             seconds = fit.seconds
         else:
             cfg = self.fine_tune_config(**extra)
-            fit = fine_tune(self.images[tr], Y[tr], self.images[d.val], Y[d.val], head_fit.model, mode,
+            fit = fine_tune(Rows(self.images, tr), Y[tr], Rows(self.images, d.val), Y[d.val], head_fit.model, mode,
                             self.weights, cfg, unfrozen_blocks)
-            val_scores = fit.model.predict(self.images[d.val], verbose=0)
-            test_scores = fit.model.predict(self.images[d.test], verbose=0)
+            val_scores = predict_batches(fit.model, Rows(self.images, d.val))
+            test_scores = predict_batches(fit.model, Rows(self.images, d.test))
             seconds = head_fit.seconds + fit.seconds
         train_counts = Y[tr].sum(axis=0)
         # head / medium / tail by the original training counts, so every approach is judged on the same groups

@@ -1,10 +1,14 @@
-"""The fast frozen path: backbone embeddings computed once and cached on disk.
+"""The fast frozen path: backbone embeddings computed once, in batches, into a memory-mapped cache.
 
 With a frozen backbone the features never change, so training the head on
 cached 1280-d embeddings gives the same model as fitting through the backbone
 every epoch, for a fraction of the cost. The cache key covers every input:
-the image files (path, size, mtime), image size, backbone weights (md5, or the
-seed for random init), Keras version and backend.
+the image files (:func:`vienna_utils.cache.files_fingerprint`), image size,
+backbone weights (md5, or the seed for random init), Keras version and
+backend. Images are read from the image cache a batch at a time and the
+features are written chunk by chunk (:class:`vienna_utils.cache.ArrayCache`):
+a killed run continues at the first unfinished chunk, and memory does not
+grow with the number of images.
 """
 from __future__ import annotations
 
@@ -12,51 +16,59 @@ import time
 
 import numpy as np
 
-from .cache import cache_dir, files_fingerprint, fingerprint, load_array, save_array_atomic
+from .cache import ArrayCache, cache_dir, files_fingerprint, fingerprint
 from .config import import_keras
+from .pipeline import CHUNK_BYTES, Rows, predict_batches
 from .weights import Weights
 
-__all__ = ["embeddings", "embeddings_from_arrays", "augmented_embeddings"]
+__all__ = ["embeddings", "embeddings_from_arrays", "augmented_embeddings", "N_FEATURES"]
+
+N_FEATURES = 1280
 
 
-def _key(paths, image_size, weights: Weights, seed):
+def _key(paths, image_size, weights: Weights, seed, cache_key=None):
     keras = import_keras()
-    return fingerprint(files=files_fingerprint(paths), image_size=image_size,
+    return fingerprint(files=files_fingerprint(paths, cache_key), image_size=image_size,
                        weights=weights.md5 or f"random-seed{seed}", keras=keras.__version__,
                        backend=keras.backend.backend())
 
 
-def embeddings_from_arrays(images: np.ndarray, weights: Weights, seed: int = 0, batch_size: int = 64):
-    """Pooled EfficientNetB0 features (N, 1280) of uint8 images (N, S, S, 3)."""
+def _backbone(image_size, weights, seed):
     from .model import build_backbone
-    keras = import_keras()
-    keras.utils.set_random_seed(seed)
-    backbone = build_backbone(images.shape[1], weights)
-    return backbone.predict(images, batch_size=batch_size, verbose=0).astype(np.float32)
+    import_keras().utils.set_random_seed(seed)
+    return build_backbone(image_size, weights)
 
 
-def augmented_embeddings(images: np.ndarray, weights: Weights, seed: int = 0, aug_seed: int = 1,
-                         batch_size: int = 64):
+def embeddings_from_arrays(images, weights: Weights, seed: int = 0, batch_size: int = 64):
+    """Pooled EfficientNetB0 features (N, 1280) of uint8 images (array or :class:`~vienna_utils.pipeline.Rows`)."""
+    images = Rows.of(images)
+    return predict_batches(_backbone(images.shape[1], weights, seed), images, batch_size).astype(np.float32)
+
+
+def augmented_embeddings(images, weights: Weights, seed: int = 0, aug_seed: int = 1, batch_size: int = 64):
     """Embeddings of randomly augmented copies of ``images`` (for oversampled rows on the frozen path).
 
     The copies pass through the same augmentation layers the unfrozen model
     uses (:func:`vienna_utils.model.augmentation`), so a cloned image is not
-    the same feature vector twice.
+    the same feature vector twice. ``images`` is an array or
+    :class:`~vienna_utils.pipeline.Rows`, read one batch at a time; only the
+    features are held.
     """
-    from .model import augmentation, build_backbone
+    from .model import augmentation
     keras = import_keras()
-    keras.utils.set_random_seed(seed)
-    backbone = build_backbone(images.shape[1], weights)
+    images = Rows.of(images)
+    backbone = _backbone(images.shape[1], weights, seed)
     aug = augmentation(aug_seed)
-    out = []
+    out = np.empty((len(images), N_FEATURES), dtype=np.float32)
     for i in range(0, len(images), batch_size):
-        x = aug(keras.ops.convert_to_tensor(images[i:i + batch_size].astype("float32")), training=True)
-        out.append(keras.ops.convert_to_numpy(backbone(x, training=False)))
-    return np.concatenate(out).astype(np.float32) if out else np.empty((0, 1280), np.float32)
+        batch = images.take(np.arange(i, min(i + batch_size, len(images))))
+        x = aug(keras.ops.convert_to_tensor(batch.astype("float32")), training=True)
+        out[i:i + len(batch)] = keras.ops.convert_to_numpy(backbone(x, training=False))
+    return out
 
 
 def embeddings(paths, image_size: int, weights: Weights, seed: int = 0, images=None,
-               use_cache: bool = True):
+               use_cache: bool = True, batch_size: int = 64, cache_key: str | None = None, progress: bool = False):
     """Embeddings of image files, from the cache when every input is unchanged.
 
     Parameters
@@ -66,28 +78,42 @@ def embeddings(paths, image_size: int, weights: Weights, seed: int = 0, images=N
     weights : Weights
     seed : int
         Seeds the backbone's initialisation (matters for random weights).
-    images : ndarray, optional
-        The decoded images, if the caller has them (saves decoding again).
+    images : array, optional
+        The decoded images, if the caller has them (default: the image cache,
+        :func:`vienna_utils.pipeline.image_array`, built on first use).
     use_cache : bool
+        Off: computed in memory (small data only), nothing written.
+    batch_size : int
+    cache_key : {"stat", "content"}, optional
+        See :func:`vienna_utils.cache.files_fingerprint`.
 
     Returns
     -------
     features : ndarray (N, 1280) float32
+        A read-only memory map of the cache (an in-memory array without the cache).
     info : dict
-        ``cached`` (bool), ``seconds``, ``key``.
+        ``cached`` (bool: the features came from a checked cache), ``seconds``, ``key``.
     """
-    paths = list(paths)
-    key = _key(paths, image_size, weights, seed)
-    path = cache_dir() / "embeddings" / f"{key}.npy"
+    paths = [str(p) for p in paths]
+    key = _key(paths, image_size, weights, seed, cache_key)
     t0 = time.perf_counter()
+    rows = batch_size * max(1, CHUNK_BYTES // (batch_size * image_size * image_size * 3))
+    cache = ArrayCache(cache_dir() / "embeddings", key, (len(paths), N_FEATURES), np.float32, rows,
+                       what="embedding cache")
     if use_cache:
-        cached = load_array(path)
-        if cached is not None and cached.shape[0] == len(paths):
-            return cached, {"cached": True, "seconds": time.perf_counter() - t0, "key": key}
+        hit = cache.load()
+        if hit is not None:
+            return hit, {"cached": True, "seconds": time.perf_counter() - t0, "key": key}
     if images is None:
         from .pipeline import image_array
-        images = image_array(paths, image_size)
-    feats = embeddings_from_arrays(images, weights, seed)
-    if use_cache:
-        save_array_atomic(path, feats)
+        images = image_array(paths, image_size, use_cache=use_cache, cache_key=cache_key, progress=progress)
+    images = Rows.of(images)
+    if len(images) != len(paths):
+        raise ValueError(f"images has {len(images)} rows for {len(paths)} paths")
+    backbone = _backbone(image_size, weights, seed)
+
+    def compute(start, stop):
+        return predict_batches(backbone, images.select(np.arange(start, stop)), batch_size)
+
+    feats = cache.build(compute, progress=progress) if use_cache else compute(0, len(paths)).astype(np.float32)
     return feats, {"cached": False, "seconds": time.perf_counter() - t0, "key": key}

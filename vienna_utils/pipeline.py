@@ -1,47 +1,186 @@
-"""Images for unfrozen training: decoded once, in parallel, into an in-memory uint8 cache.
+"""Images on disk, read in batches: decoded once into a memory-mappable uint8 cache, streamed to Keras.
 
-A dataset of a few thousand trademark images fits in memory many times over
-(5,000 x 96 x 96 x 3 bytes is 138 MB; 20,000 at 224 px is 3 GB), so the
-fastest pipeline decodes every image once with threads, keeps the uint8 array
-(also on disk, atomically, keyed by the files and the size) and lets Keras
-slice batches from it. Augmentation runs inside the model as Keras
-preprocessing layers (:func:`vienna_utils.model.augmentation`), on whatever
-device the model runs on. :class:`ImageSequence` streams from disk instead,
-for datasets that do not fit.
+Every image is decoded once (in parallel threads) into one uint8 ``.npy``
+file per (files, size) key, written in chunks that a killed run resumes and
+that are checked before use (:mod:`vienna_utils.cache`). Nothing later holds
+all images: training, validation and prediction read the rows of each batch
+with ``os.pread`` (:class:`Rows`, :class:`Batches`). Batches stay uint8 until
+the model casts them; augmentation runs inside the model as Keras
+preprocessing layers (:func:`vienna_utils.model.augmentation`).
+
+Why one ``.npy`` per key rather than many shard files or TFRecords: it is
+backend-agnostic and needs no parser (one ``pread`` per image, no decoding),
+it is a plain NumPy memory map for whoever wants one
+(:func:`image_array`), and its chunks give what shards would (resumable
+writes, a checksum per chunk, repair of only the damaged chunks).
+
+Feeding: :func:`fit_input` gives ``model.fit`` a ``keras.utils.PyDataset``
+(:class:`Batches`, per-epoch seeded shuffling, worker threads) on every
+backend, and on TensorFlow the optional fast path: a ``tf.data`` pipeline
+over shuffled row *indices* that reads each batch from disk, so the shuffle
+buffer holds integers, not images.
 """
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 
-from .cache import cache_dir, files_fingerprint, fingerprint, load_array, save_array_atomic
+from .cache import ArrayCache, cache_dir, files_fingerprint, fingerprint, read_rows
 from .config import import_keras
-from .images import load_image, load_images
+from .images import load_image
 
-__all__ = ["image_array", "ImageSequence", "fit_input"]
+__all__ = ["image_array", "Rows", "Batches", "ImageSequence", "fit_input", "eval_input", "predict_batches",
+           "CHUNK_BYTES"]
+
+#: Bytes of images per cache chunk (the unit of writing, resuming and checking).
+CHUNK_BYTES = 32 << 20
 
 
-def image_array(paths, image_size: int, use_cache: bool = True, progress: bool = False) -> np.ndarray:
-    """All images as one (N, S, S, 3) uint8 array, from the disk cache when the files are unchanged."""
-    paths = list(paths)
-    key = fingerprint(files=files_fingerprint(paths), image_size=image_size, version=1)
-    path = cache_dir() / "images" / f"{key}.npy"
-    if use_cache:
-        cached = load_array(path)
-        if cached is not None and cached.shape == (len(paths), image_size, image_size, 3):
-            return cached
-    arr = load_images(paths, image_size, progress=progress)
-    if use_cache:
-        save_array_atomic(path, arr)
-    return arr
+def image_array(paths, image_size: int, use_cache: bool = True, progress: bool = False,
+                cache_key: str | None = None, n_jobs: int | None = None) -> np.ndarray:
+    """All images as an (N, S, S, 3) uint8 array: a read-only memory map of the disk cache.
+
+    Decoded once, in parallel, in chunks (a killed run resumes); later calls
+    with unchanged files reuse the cache after checking it. Index it with
+    :class:`Rows` or :func:`vienna_utils.cache.read_rows` to read rows without
+    mapping the rest into memory. ``use_cache=False`` decodes into memory
+    instead (small data only). ``cache_key``: ``"stat"`` or ``"content"``
+    (:func:`vienna_utils.cache.files_fingerprint`).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+    paths = [str(p) for p in paths]
+    shape = (len(paths), image_size, image_size, 3)
+    pool = ThreadPoolExecutor(max_workers=n_jobs or os.cpu_count())
+
+    def decode(start, stop):
+        out = np.empty((stop - start, *shape[1:]), dtype=np.uint8)
+
+        def one(i):
+            out[i - start] = load_image(paths[i], image_size)
+
+        list(pool.map(one, range(start, stop)))
+        return out
+
+    with pool:
+        if not use_cache:
+            return decode(0, len(paths))
+        key = fingerprint(files=files_fingerprint(paths, cache_key), image_size=image_size, version=2)
+        cache = ArrayCache(cache_dir() / "images", key, shape, np.uint8,
+                           CHUNK_BYTES // (image_size * image_size * 3), what="image cache")
+        hit = cache.load()
+        return hit if hit is not None else cache.build(decode, progress=progress)
+
+
+class Rows:
+    """Chosen rows of one or more arrays, read only when a batch asks for them.
+
+    ``Rows(array, index)`` is ``array[index]`` without the copy; rows may
+    repeat (oversampling). ``Rows.join([a, b], part, row)`` takes row
+    ``row[k]`` of ``[a, b][part[k]]`` (e.g. real features and augmented copies).
+    Arrays can be in-memory or the caches' memory maps (read with ``pread``).
+    """
+
+    def __init__(self, array, index=None):
+        n = len(array)
+        self.parts = [array]
+        self.row = np.arange(n) if index is None else np.asarray(index, dtype=np.int64).reshape(-1)
+        self.part = np.zeros(len(self.row), dtype=np.int64)
+
+    @classmethod
+    def join(cls, parts, part, row) -> "Rows":
+        r = cls(parts[0], [])
+        r.parts, r.part, r.row = list(parts), np.asarray(part, np.int64), np.asarray(row, np.int64)
+        return r
+
+    @classmethod
+    def of(cls, x) -> "Rows":
+        """``x`` itself if it is a :class:`Rows`, else all rows of the array ``x``."""
+        return x if isinstance(x, Rows) else cls(x)
+
+    def __len__(self):
+        return len(self.row)
+
+    @property
+    def shape(self) -> tuple:
+        return (len(self), *self.parts[0].shape[1:])
+
+    @property
+    def dtype(self):
+        return self.parts[0].dtype
+
+    def take(self, positions) -> np.ndarray:
+        """The rows at ``positions`` (into this selection) as one in-memory array."""
+        positions = np.asarray(positions, dtype=np.int64).reshape(-1)
+        part, row = self.part[positions], self.row[positions]
+        if len(self.parts) == 1:
+            return read_rows(self.parts[0], row)
+        out = np.empty((len(positions), *self.shape[1:]), dtype=self.dtype)
+        for p, arr in enumerate(self.parts):
+            sel = np.flatnonzero(part == p)
+            if len(sel):
+                out[sel] = read_rows(arr, row[sel])
+        return out
+
+    def __getitem__(self, key) -> np.ndarray:
+        return self.take(np.arange(len(self))[key])
+
+    def select(self, positions) -> "Rows":
+        """A sub-selection, still unread."""
+        positions = np.asarray(positions, dtype=np.int64).reshape(-1)
+        return Rows.join(self.parts, self.part[positions], self.row[positions])
 
 
 keras = import_keras()
 
 
+class Batches(keras.utils.PyDataset):
+    """Batches of rows (and labels) read on demand, reshuffled every epoch with a seeded order.
+
+    Parameters
+    ----------
+    x : array or Rows
+        uint8 images, features, or any rows; read batch by batch.
+    y : ndarray (N, L), optional
+    batch_size : int
+    shuffle : bool
+        A new order every epoch: ``default_rng([seed, epoch]).permutation``.
+    seed : int
+    workers : int
+        Threads reading batches ahead (PyDataset's ``workers``).
+    """
+
+    def __init__(self, x, y=None, batch_size: int = 32, shuffle: bool = False, seed: int = 0,
+                 workers: int = 2, max_queue_size: int = 8):
+        super().__init__(workers=workers, use_multiprocessing=False, max_queue_size=max_queue_size)
+        self.x = Rows.of(x)
+        self.y = None if y is None else np.asarray(y, dtype="float32")
+        if self.y is not None and len(self.y) != len(self.x):
+            raise ValueError(f"{len(self.x)} rows but {len(self.y)} labels")
+        self.batch_size, self.shuffle, self.seed, self.epoch = batch_size, shuffle, seed, 0
+
+    def __len__(self):
+        return math.ceil(len(self.x) / self.batch_size)
+
+    def positions(self, i) -> np.ndarray:
+        """Row positions of batch ``i`` in the current epoch's order."""
+        sl = slice(i * self.batch_size, (i + 1) * self.batch_size)
+        if not self.shuffle:
+            return np.arange(len(self.x))[sl]
+        return np.random.default_rng([self.seed, self.epoch]).permutation(len(self.x))[sl]
+
+    def __getitem__(self, i):
+        idx = self.positions(i)
+        x = self.x.take(idx)
+        return x if self.y is None else (x, self.y[idx])
+
+    def on_epoch_end(self):
+        self.epoch += 1
+
+
 class ImageSequence(keras.utils.PyDataset):
-    """Batches decoded from disk on demand, for data that does not fit in memory.
+    """Batches decoded from the image files on every read (no cache): for a one-off pass over new files.
 
     Parameters
     ----------
@@ -81,19 +220,70 @@ class ImageSequence(keras.utils.PyDataset):
             self.rng.shuffle(self.order)
 
 
-def fit_input(x, y, batch_size: int, shuffle: bool = True, seed: int = 0) -> dict:
-    """Keyword arguments for ``model.fit`` that feed in-memory arrays at full speed.
+def _tf_dataset(x: Rows, y, batch_size, shuffle, seed):
+    """TensorFlow fast path: shuffle row indices (not images), read each batch from disk, prefetch."""
+    import tensorflow as tf
+    n = len(x)
+    ds = tf.data.Dataset.range(n)
+    if shuffle:  # same order as shuffling the arrays themselves with this seed
+        ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
 
-    On the TensorFlow backend this is the optional fast path: a ``tf.data``
-    pipeline over the uint8 array (shuffled per epoch, batched, prefetched),
-    which avoids Keras' per-batch conversion of NumPy slices. Other backends
-    get the arrays themselves, which their own adapters already handle well.
+    def read(idx):
+        return (x.take(idx), y[idx]) if y is not None else x.take(idx)
+
+    out_types = (tf.as_dtype(x.dtype), tf.float32) if y is not None else tf.as_dtype(x.dtype)
+
+    def load(idx):
+        got = tf.numpy_function(read, [idx], out_types)
+        if y is None:
+            return tf.ensure_shape(got, (None, *x.shape[1:]))
+        return tf.ensure_shape(got[0], (None, *x.shape[1:])), tf.ensure_shape(got[1], (None, y.shape[1]))
+
+    ds = ds.batch(batch_size).map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def fit_input(x, y, batch_size: int, shuffle: bool = True, seed: int = 0) -> dict:
+    """Keyword arguments for ``model.fit`` that stream batches of ``x`` (array or :class:`Rows`).
+
+    TensorFlow: :func:`_tf_dataset` (the fast path; the same batches, in the
+    same order, as ``tf.data`` over in-memory arrays with this seed). Other
+    backends: :class:`Batches`.
     """
-    y = np.asarray(y, dtype="float32")
+    x, y = Rows.of(x), np.asarray(y, dtype="float32")
     if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-        ds = tf.data.Dataset.from_tensor_slices((x, y))
-        if shuffle:
-            ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
-        return {"x": ds.batch(batch_size).prefetch(tf.data.AUTOTUNE), "shuffle": False}  # shuffled above
-    return {"x": x, "y": y, "batch_size": batch_size, "shuffle": shuffle}
+        return {"x": _tf_dataset(x, y, batch_size, shuffle, seed), "shuffle": False}
+    return {"x": Batches(x, y, batch_size, shuffle=shuffle, seed=seed), "shuffle": False}
+
+
+def eval_input(x, y, batch_size: int):
+    """``validation_data`` for ``model.fit``: the rows in order, in batches."""
+    x, y = Rows.of(x), np.asarray(y, dtype="float32")
+    if keras.backend.backend() == "tensorflow":
+        return _tf_dataset(x, y, batch_size, False, 0)
+    return Batches(x, y, batch_size)
+
+
+def predict_batches(model, x, batch_size: int = 32) -> np.ndarray:
+    """``model.predict`` over the rows of ``x`` (array or :class:`Rows`), reading one batch at a time.
+
+    Only the predictions are held; the next batch is read while the model
+    runs on the current one.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+    x = Rows.of(x)
+    starts = range(0, len(x), batch_size)
+    out = None
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        nxt = reader.submit(x.take, np.arange(0, min(batch_size, len(x))))
+        for s in starts:
+            batch = nxt.result()
+            if s + batch_size < len(x):
+                nxt = reader.submit(x.take, np.arange(s + batch_size, min(s + 2 * batch_size, len(x))))
+            pred = keras.ops.convert_to_numpy(model.predict_on_batch(batch))
+            if out is None:
+                out = np.empty((len(x), *pred.shape[1:]), dtype=pred.dtype)
+            out[s:s + len(batch)] = pred
+    if out is None:
+        out = np.empty((0, *model.output_shape[1:]), dtype="float32")
+    return out

@@ -3,6 +3,12 @@
 Both paths stop early and restore the best epoch by **validation macro average
 precision** (sklearn's, computed on the whole validation set each epoch), not
 by accuracy. Seeds are set for Python, NumPy and the backend before every fit.
+
+Inputs are streamed: features and images may be in-memory arrays, the caches'
+memory maps, or :class:`vienna_utils.pipeline.Rows` (chosen rows, read when a
+batch needs them); training, validation and the per-epoch validation mAP read
+one batch at a time (:func:`vienna_utils.pipeline.fit_input`,
+:func:`vienna_utils.pipeline.predict_batches`).
 """
 from __future__ import annotations
 
@@ -14,7 +20,7 @@ import numpy as np
 from .config import import_keras
 from .losses import WeightedBinaryCrossentropy
 from .metrics import macro_ap
-from .pipeline import fit_input
+from .pipeline import eval_input, fit_input, predict_batches
 from .model import build_head, build_model, copy_head_weights, initial_bias
 
 keras = import_keras()
@@ -94,7 +100,9 @@ class FitResult:
 class MacroAPCallback(keras.callbacks.Callback):
     """Adds ``val_macro_ap`` (sklearn macro average precision on the whole validation set) to the logs.
 
-    Place it before EarlyStopping in the callback list so EarlyStopping sees it.
+    The validation rows (array or :class:`~vienna_utils.pipeline.Rows`) are
+    predicted a batch at a time. Place it before EarlyStopping in the callback
+    list so EarlyStopping sees it.
     """
 
     def __init__(self, x_val, y_val, batch_size=64):
@@ -102,7 +110,7 @@ class MacroAPCallback(keras.callbacks.Callback):
         self.x_val, self.y_val, self.batch_size = x_val, np.asarray(y_val), batch_size
 
     def on_epoch_end(self, epoch, logs=None):
-        scores = self.model.predict(self.x_val, batch_size=self.batch_size, verbose=0)
+        scores = predict_batches(self.model, self.x_val, self.batch_size)
         if logs is not None:
             logs["val_macro_ap"] = macro_ap(self.y_val, scores)
 
@@ -126,7 +134,7 @@ def _fit(model, x_tr, y_tr, x_va, y_va, cfg: FitConfig, n_images: int) -> FitRes
     if cfg.early_stop:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_macro_ap", mode="max", patience=cfg.patience,
                                                        restore_best_weights=True, verbose=0))
-    val = {"validation_data": (x_va, np.asarray(y_va, dtype="float32"))} if cfg.metrics else {}
+    val = {"validation_data": eval_input(x_va, y_va, cfg.batch_size)} if cfg.metrics else {}
     t0 = time.perf_counter()
     hist = model.fit(**fit_input(x_tr, y_tr, cfg.batch_size, shuffle=True, seed=cfg.seed), epochs=cfg.epochs,
                      verbose=0, callbacks=callbacks, **val)
@@ -165,7 +173,7 @@ def fine_tune(images_train, y_train, images_val, y_val, head, mode: str, weights
 
     Parameters
     ----------
-    images_train, images_val : ndarray (N, S, S, 3) uint8
+    images_train, images_val : ndarray (N, S, S, 3) uint8, or Rows of the image cache
     y_train, y_val : ndarray (N, L)
     head : keras.Model
         The head trained on frozen features (phase one, :func:`fit_head`).

@@ -1,0 +1,108 @@
+"""Memory acceptance figures of the streaming pipeline, each measured in a fresh process (Linux).
+
+1. embeddings() on BIG vs SMALL images at 224 px (random-init EfficientNetB0), first build (decode + features):
+   peak RSS of each process (target: BIG at most 60 MB above SMALL) and the features against the in-memory
+   computation (``backbone.predict`` on the whole array, batch 64) within 1e-5 (checked on the SMALL run).
+2. A cache hit for BIG images: embeddings() and image_array() again; memory added (target < 50 MB).
+3. One training epoch of the unfrozen path (top blocks) on EPOCH_N images: memory added (target < 100 MB).
+Usage: python benchmarks/bench_memory.py [SMALL=500] [--big 4000] [--epoch-n 4000] [--size 224]
+(about 15 minutes on a 2-core CPU with the defaults; each figure from a fresh process)
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _scale_data import make_l3d, peak_mb, reset_peak, rss_mb
+
+
+def _setup(folder, n, size):
+    os.environ["VIENNA_CACHE_DIR"] = str(Path(folder) / "cache")
+    from vienna_utils import data
+    results = make_l3d(Path(folder) / f"l3d-{n}", n)
+    return data.load_l3d(results, results.parent / "images")["path"].tolist()
+
+
+def measure(kind, folder, n, size):
+    paths = _setup(folder, n, size)
+    import numpy as np
+    from vienna_utils import features, pipeline, train
+    from vienna_utils.weights import resolve_weights
+    w = resolve_weights("none")
+    out = {}
+    if kind == "build":
+        t0 = time.perf_counter()
+        feats, info = features.embeddings(paths, size, w)
+        out.update(seconds=time.perf_counter() - t0, peak_mb=peak_mb(), cached=info["cached"])
+        if n <= 1000:  # today's computation: the whole array in memory, one predict
+            ref = features._backbone(size, w, 0).predict(np.asarray(pipeline.image_array(paths, size)),
+                                                        batch_size=64, verbose=0)
+            out["max_abs_diff"] = float(np.abs(ref - feats).max())
+    elif kind == "hit":
+        reset_peak()
+        before = rss_mb()
+        feats, info = features.embeddings(paths, size, w)
+        imgs = pipeline.image_array(paths, size)
+        out.update(added_mb=peak_mb() - before, cached=info["cached"], rows=len(feats) + len(imgs))
+    elif kind == "epoch":
+        imgs = pipeline.image_array(paths, size)
+        rng = np.random.default_rng(0)
+        y = (rng.random((n, 5)) < 0.3).astype("float32")
+        tr, va = np.arange(0, n - n // 8), np.arange(n - n // 8, n)
+        head = train.fit_head(rng.normal(size=(64, 1280)).astype("float32"), y[:64],
+                              rng.normal(size=(16, 1280)).astype("float32"), y[:16], train.FitConfig(epochs=1)).model
+        cfg = train.FitConfig(epochs=1, early_stop=False, batch_size=32, learning_rate=1e-4)
+        warm = pipeline.Rows(imgs, tr[:64])  # build and trace outside the measured window
+        train.fine_tune(warm, y[:64], pipeline.Rows(imgs, va[:32]), y[va[:32]], head, "top_blocks", w, cfg)
+        reset_peak()
+        before = rss_mb()
+        t0 = time.perf_counter()
+        train.fine_tune(pipeline.Rows(imgs, tr), y[tr], pipeline.Rows(imgs, va), y[va], head, "top_blocks", w, cfg)
+        out.update(added_mb=peak_mb() - before, seconds=time.perf_counter() - t0, images=len(tr))
+    print(json.dumps(out))
+
+
+def run(kind, folder, n, size):
+    got = subprocess.run([sys.executable, __file__, str(n), "--size", str(size), "--child", kind, "--folder",
+                          str(folder)], capture_output=True, text=True)
+    if got.returncode:
+        sys.exit(f"bench_memory {kind} N={n} failed:\n{got.stderr[-3000:]}")
+    return json.loads(got.stdout.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("n", nargs="?", type=int, default=500)
+    ap.add_argument("--size", type=int, default=224)
+    ap.add_argument("--big", type=int, default=4000)
+    ap.add_argument("--epoch-n", type=int, default=4000)
+    ap.add_argument("--child")
+    ap.add_argument("--folder")
+    a = ap.parse_args()
+    if a.child:
+        return measure(a.child, a.folder, a.n, a.size)
+    folder = Path(a.folder or tempfile.mkdtemp(prefix="bench-memory-"))
+    import keras
+    print(f"# memory: {a.size} px, random-init EfficientNetB0, backend {keras.backend.backend()}, "
+          f"{os.cpu_count()} CPUs; data in {folder}")
+    small, big = run("build", folder, a.n, a.size), run("build", folder, a.big, a.size)
+    diff = big["peak_mb"] - small["peak_mb"]
+    print(f"embeddings(), first build: peak RSS {small['peak_mb']:.0f} MB ({a.n} images, {small['seconds']:.0f} s), "
+          f"{big['peak_mb']:.0f} MB ({a.big} images, {big['seconds']:.0f} s): +{diff:.0f} MB   "
+          f"target <= 60: {'met' if diff <= 60 else 'NOT met'}")
+    print(f"features vs in-memory predict ({a.n} images): max |diff| {small['max_abs_diff']:.2e}   "
+          f"target <= 1e-5: {'met' if small['max_abs_diff'] <= 1e-5 else 'NOT met'}")
+    hit = run("hit", folder, a.big, a.size)
+    print(f"cache hit, {a.big} images (embeddings + image cache): +{hit['added_mb']:.0f} MB, cached="
+          f"{hit['cached']}   target < 50: {'met' if hit['added_mb'] < 50 and hit['cached'] else 'NOT met'}")
+    ep = run("epoch", folder, a.epoch_n, a.size)
+    print(f"one top-blocks epoch, {ep['images']} images: +{ep['added_mb']:.0f} MB ({ep['seconds']:.0f} s)   "
+          f"target < 100: {'met' if ep['added_mb'] < 100 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""Scale benchmark: L3D-shaped data (results.json with bare-string and list codes, 256 px JPEGs) at N and 4N.
+
+Runs load -> health -> encode -> split -> embeddings -> head -> one top-blocks epoch -> evaluate, each size
+in a fresh process, and prints per stage the throughput (items/s), the peak resident memory added by the
+stage (MB above the RSS before it) and the process's peak RSS, then how each grows from N to 4N.
+Usage: python benchmarks/bench_scale.py [N] [--size 96]   (default N=500; L3D itself is 224 px: --size 224)
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _scale_data import make_l3d, peak_mb, reset_peak, rss_mb
+
+STAGES = ["load", "health", "encode", "split", "embeddings", "head", "top-blocks epoch", "evaluate"]
+
+
+def child(n: int, size: int, folder: Path):
+    os.environ.setdefault("VIENNA_CACHE_DIR", str(folder / "cache"))
+    import numpy as np
+    from vienna_utils import data, features, metrics, splits, train, vienna
+    from vienna_utils.pipeline import Rows, image_array, predict_batches
+    from vienna_utils.weights import resolve_weights
+    results = make_l3d(folder / f"l3d-{n}", n)
+    out, state = {}, {}
+
+    def stage(name, items, fn):
+        reset_peak()
+        before, t0 = rss_mb(), time.perf_counter()
+        fn()
+        s = time.perf_counter() - t0
+        out[name] = {"seconds": s, "items": items, "per_s": items / s, "added_mb": peak_mb() - before,
+                     "peak_mb": peak_mb()}
+
+    w = resolve_weights("none")
+    stage("load", n, lambda: state.update(df=data.load_l3d(results, results.parent / "images")))
+    stage("health", n, lambda: state.update(health=data.check_health(state["df"])))
+    stage("encode", n, lambda: state.update(enc=vienna.encode(state["df"]["codes"])))
+    Y = state["enc"].Y.astype("float32")
+    stage("split", n, lambda: state.update(s=splits.split(Y, seed=0)))
+    tr, va, te = state["s"].train, state["s"].val, state["s"].test
+    paths = state["df"]["path"].tolist()
+    stage("embeddings", n, lambda: state.update(f=features.embeddings(paths, size, w)[0]))
+    f = state["f"]
+    cfg = train.FitConfig(epochs=5, patience=5, batch_size=32, learning_rate=1e-3)
+    stage("head", 5 * len(tr), lambda: state.update(
+        head=train.fit_head(Rows(f, tr), Y[tr], Rows(f, va), Y[va], cfg).model))
+    imgs = image_array(paths, size)
+    ft = train.FitConfig(epochs=1, early_stop=False, batch_size=32, learning_rate=1e-4)
+    stage("top-blocks epoch", len(tr), lambda: state.update(model=train.fine_tune(
+        Rows(imgs, tr), Y[tr], Rows(imgs, va), Y[va], state["head"], "top_blocks", w, ft).model))
+
+    def evaluate():
+        scores = predict_batches(state["model"], Rows(imgs, te))
+        metrics.evaluate(Y[te], scores, state["enc"].labels, Y[tr].sum(axis=0))
+
+    stage("evaluate", len(te), evaluate)
+    print(json.dumps(out))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("n", nargs="?", type=int, default=500)
+    ap.add_argument("--size", type=int, default=96)
+    ap.add_argument("--child", action="store_true")
+    ap.add_argument("--folder")
+    a = ap.parse_args()
+    if a.child:
+        return child(a.n, a.size, Path(a.folder))
+    folder = Path(a.folder or tempfile.mkdtemp(prefix="bench-scale-"))
+    runs = {}
+    for n in (a.n, 4 * a.n):
+        got = subprocess.run([sys.executable, __file__, str(n), "--size", str(a.size), "--child", "--folder",
+                              str(folder)], capture_output=True, text=True)
+        if got.returncode:
+            sys.exit(f"bench_scale child N={n} failed:\n{got.stderr[-3000:]}")
+        runs[n] = json.loads(got.stdout.strip().splitlines()[-1])
+    import keras
+    print(f"# scale: L3D-shaped data, {a.size} px, random-init EfficientNetB0, backend {keras.backend.backend()}, "
+          f"{os.cpu_count()} CPUs; data in {folder}")
+    small, big = runs[a.n], runs[4 * a.n]
+    print(f"{'stage':18s} {'items/s N':>10s} {'items/s 4N':>10s} {'+MB N':>7s} {'+MB 4N':>7s} "
+          f"{'peak MB N':>9s} {'peak MB 4N':>10s}  time x (4N/N)")
+    for s in STAGES:
+        p, q = small[s], big[s]
+        print(f"{s:18s} {p['per_s']:10.1f} {q['per_s']:10.1f} {p['added_mb']:7.0f} {q['added_mb']:7.0f} "
+              f"{p['peak_mb']:9.0f} {q['peak_mb']:10.0f}  {q['seconds'] / p['seconds']:5.2f}")
+    grow = max(big[s]["added_mb"] - small[s]["added_mb"] for s in STAGES)
+    print(f"largest growth of a stage's added memory from N to 4N: {grow:.0f} MB "
+          f"(bounded memory: it should not scale with N)")
+
+
+if __name__ == "__main__":
+    main()
