@@ -94,3 +94,21 @@ def test_max_pixels_above_pillows_own_limit(tmp_path, monkeypatch):
     assert Image.MAX_IMAGE_PIXELS == 10_000  # restored
     with pytest.raises(ImageLoadError, match="max_pixels"):
         load_image(p, max_pixels=20_000)
+
+
+def test_decoder_processes_and_threads_give_the_same_arrays_and_name_a_bad_file(tmp_path):
+    from vienna_utils.images import Decoder, ImageLoadError, load_image
+    rng = np.random.default_rng(4)
+    paths = []
+    for i in range(12):
+        p = tmp_path / f"m{i}.png"
+        Image.fromarray(rng.integers(0, 255, (30 + i, 50, 3), dtype=np.uint8)).save(p)
+        paths.append(p)
+    want = np.stack([load_image(p, 24) for p in paths])
+    for processes in (True, False):
+        with Decoder(2, processes=processes) as dec:
+            np.testing.assert_array_equal(dec.load(paths, 24), want)
+    bad = tmp_path / "bad.png"
+    bad.write_text("not an image")
+    with Decoder(2, processes=True) as dec, pytest.raises(ImageLoadError, match="bad.png"):
+        dec.load(paths[:2] + [bad], 24)

@@ -58,6 +58,7 @@ def run(path: Path, params: dict) -> float:
     """Run every code cell of ``path`` in one namespace; returns the total seconds."""
     import matplotlib
     matplotlib.use("Agg")
+    os.environ.setdefault("VIENNA_DECODE_PROCESSES", "1")  # this script is guarded: workers may import it
     os.chdir(path.parent)  # notebooks use paths relative to their folder, as papermill --cwd does
     ns = {"__name__": "__main__", "display": print}
     total = time.perf_counter()

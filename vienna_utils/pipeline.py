@@ -1,6 +1,6 @@
 """Images on disk, read in batches: decoded once into a memory-mappable uint8 cache, streamed to Keras.
 
-Every image is decoded once (in parallel threads) into one uint8 ``.npy``
+Every image is decoded once (in parallel worker processes) into one uint8 ``.npy``
 file per (files, size) key, written in chunks that a killed run resumes and
 that are checked before use (:mod:`vienna_utils.cache`). Nothing later holds
 all images: training, validation and prediction read the rows of each batch
@@ -29,7 +29,7 @@ import numpy as np
 
 from .cache import ArrayCache, cache_dir, files_fingerprint, fingerprint, read_rows
 from .config import import_keras
-from .images import load_image
+from .images import Decoder, load_image
 
 __all__ = ["image_array", "Rows", "Batches", "ImageSequence", "fit_input", "eval_input", "predict_batches",
            "CHUNK_BYTES"]
@@ -42,26 +42,20 @@ def image_array(paths, image_size: int, use_cache: bool = True, progress: bool =
                 cache_key: str | None = None, n_jobs: int | None = None) -> np.ndarray:
     """All images as an (N, S, S, 3) uint8 array: a read-only memory map of the disk cache.
 
-    Decoded once, in parallel, in chunks (a killed run resumes); later calls
+    Decoded once, in parallel (worker processes from 1,000 images on, see
+    :class:`vienna_utils.images.Decoder`), in chunks (a killed run resumes); later calls
     with unchanged files reuse the cache after checking it. Index it with
     :class:`Rows` or :func:`vienna_utils.cache.read_rows` to read rows without
     mapping the rest into memory. ``use_cache=False`` decodes into memory
     instead (small data only). ``cache_key``: ``"stat"`` or ``"content"``
     (:func:`vienna_utils.cache.files_fingerprint`).
     """
-    from concurrent.futures import ThreadPoolExecutor
     paths = [str(p) for p in paths]
     shape = (len(paths), image_size, image_size, 3)
-    pool = ThreadPoolExecutor(max_workers=n_jobs or os.cpu_count())
+    pool = Decoder(n_jobs, processes=None if len(paths) >= 1000 else False)
 
     def decode(start, stop):
-        out = np.empty((stop - start, *shape[1:]), dtype=np.uint8)
-
-        def one(i):
-            out[i - start] = load_image(paths[i], image_size)
-
-        list(pool.map(one, range(start, stop)))
-        return out
+        return pool.load(paths[start:stop], image_size)
 
     with pool:
         if not use_cache:
@@ -147,12 +141,14 @@ class Batches(keras.utils.PyDataset):
     shuffle : bool
         A new order every epoch: ``default_rng([seed, epoch]).permutation``.
     seed : int
-    workers : int
-        Threads reading batches ahead (PyDataset's ``workers``).
+    workers : int, optional
+        Threads reading batches ahead (PyDataset's ``workers``); default one per core, at most 8,
+        so a fast accelerator is not left waiting for the next batch.
     """
 
     def __init__(self, x, y=None, batch_size: int = 32, shuffle: bool = False, seed: int = 0,
-                 workers: int = 2, max_queue_size: int = 8):
+                 workers: int | None = None, max_queue_size: int = 8):
+        workers = workers or max(2, min(8, os.cpu_count() or 2))
         super().__init__(workers=workers, use_multiprocessing=False, max_queue_size=max_queue_size)
         self.x = Rows.of(x)
         self.y = None if y is None else np.asarray(y, dtype="float32")
@@ -168,7 +164,10 @@ class Batches(keras.utils.PyDataset):
         sl = slice(i * self.batch_size, (i + 1) * self.batch_size)
         if not self.shuffle:
             return np.arange(len(self.x))[sl]
-        return np.random.default_rng([self.seed, self.epoch]).permutation(len(self.x))[sl]
+        if getattr(self, "_order_epoch", None) != self.epoch:  # one permutation per epoch, not per batch
+            self._order = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.x))
+            self._order_epoch = self.epoch
+        return self._order[sl]
 
     def __getitem__(self, i):
         idx = self.positions(i)
@@ -264,11 +263,13 @@ def eval_input(x, y, batch_size: int):
     return Batches(x, y, batch_size)
 
 
-def predict_batches(model, x, batch_size: int = 32) -> np.ndarray:
+def predict_batches(model, x, batch_size: int = 128) -> np.ndarray:
     """``model.predict`` over the rows of ``x`` (array or :class:`Rows`), reading one batch at a time.
 
     Only the predictions are held; the next batch is read while the model
-    runs on the current one.
+    runs on the current one. A last, shorter batch is padded to ``batch_size``
+    (and the padding's predictions dropped), so the model runs on one batch
+    shape and compiles once.
     """
     from concurrent.futures import ThreadPoolExecutor
     x = Rows.of(x)
@@ -280,10 +281,13 @@ def predict_batches(model, x, batch_size: int = 32) -> np.ndarray:
             batch = nxt.result()
             if s + batch_size < len(x):
                 nxt = reader.submit(x.take, np.arange(s + batch_size, min(s + 2 * batch_size, len(x))))
-            pred = keras.ops.convert_to_numpy(model.predict_on_batch(batch))
+            n = len(batch)
+            if s > 0 and n < batch_size:
+                batch = np.concatenate([batch, np.zeros((batch_size - n, *batch.shape[1:]), batch.dtype)])
+            pred = keras.ops.convert_to_numpy(model.predict_on_batch(batch))[:n]
             if out is None:
                 out = np.empty((len(x), *pred.shape[1:]), dtype=pred.dtype)
-            out[s:s + len(batch)] = pred
+            out[s:s + n] = pred
     if out is None:
         out = np.empty((0, *model.output_shape[1:]), dtype="float32")
     return out

@@ -105,7 +105,7 @@ class MacroAPCallback(keras.callbacks.Callback):
     list so EarlyStopping sees it.
     """
 
-    def __init__(self, x_val, y_val, batch_size=64):
+    def __init__(self, x_val, y_val, batch_size=128):
         super().__init__()
         self.x_val, self.y_val, self.batch_size = x_val, np.asarray(y_val), batch_size
 
