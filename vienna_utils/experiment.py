@@ -16,6 +16,7 @@ import numpy as np
 
 from . import data as data_mod
 from .config import Profile, get_profile
+from .distribution import resolve as resolve_distribution
 from .features import augmented_embeddings, embeddings
 from .metrics import Evaluation, evaluate, tune_thresholds
 from .pipeline import image_array
@@ -145,10 +146,14 @@ class Experiment:
         Prefix of the run names.
     save : bool
         Write result records.
+    distribution : None, "data_parallel" or Distribution
+        Where models train (:func:`vienna_utils.distribution.resolve`); None: one device.
     """
 
-    def __init__(self, data: Data, weights=None, fallback=None, notebook: str = "notebook", save: bool = True):
+    def __init__(self, data: Data, weights=None, fallback=None, notebook: str = "notebook", save: bool = True,
+                 distribution=None):
         self.data = data
+        self.distribution = resolve_distribution(distribution)
         self.P = data.profile
         self.weights: Weights = weights if isinstance(weights, Weights) else resolve_weights(weights, fallback)
         self.notebook = notebook
@@ -232,20 +237,20 @@ class Experiment:
         head_key = (approach, head, seed)
         if head_key not in self._heads:
             hcfg = self.head_config(**extra)
-            self._heads[head_key] = (fit_head(self.train_features(tr), Y[tr], self.features[d.val], Y[d.val], hcfg),
-                                     hcfg)
+            self._heads[head_key] = (fit_head(self.train_features(tr), Y[tr], self.features[d.val], Y[d.val], hcfg,
+                                              distribution=self.distribution), hcfg)
         head_fit, hcfg = self._heads[head_key]
         if mode == "frozen":
             fit, cfg = head_fit, hcfg
-            val_scores = fit.model.predict(self.features[d.val], verbose=0)
-            test_scores = fit.model.predict(self.features[d.test], verbose=0)
+            val_scores = self.distribution.predict(fit.model, self.features[d.val], batch_size=32)
+            test_scores = self.distribution.predict(fit.model, self.features[d.test], batch_size=32)
             seconds = fit.seconds
         else:
             cfg = self.fine_tune_config(**extra)
             fit = fine_tune(self.images[tr], Y[tr], self.images[d.val], Y[d.val], head_fit.model, mode,
-                            self.weights, cfg, unfrozen_blocks)
-            val_scores = fit.model.predict(self.images[d.val], verbose=0)
-            test_scores = fit.model.predict(self.images[d.test], verbose=0)
+                            self.weights, cfg, unfrozen_blocks, distribution=self.distribution)
+            val_scores = self.distribution.predict(fit.model, self.images[d.val], batch_size=32)
+            test_scores = self.distribution.predict(fit.model, self.images[d.test], batch_size=32)
             seconds = head_fit.seconds + fit.seconds
         train_counts = Y[tr].sum(axis=0)
         # head / medium / tail by the original training counts, so every approach is judged on the same groups
@@ -259,7 +264,7 @@ class Experiment:
             "notebook": self.notebook, "approach": approach, "mode": mode, "head": head,
             "unfrozen_blocks": unfrozen_blocks if mode == "top_blocks" else None,
             "profile": self.P.name, "profile_settings": self.P.as_dict(),
-            **environment(),
+            **environment(), "distribution": self.distribution.as_dict(cfg.batch_size),
             "weights": {**self.weights.as_dict(), "description": self.weights.describe()},
             "data": d.source, "labels": labels, "n_train": int(len(tr)), "n_val": int(len(d.val)),
             "n_test": int(len(d.test)), "split_seed": self.P.seed,
@@ -309,8 +314,11 @@ def chance_map(data: Data, Y=None) -> float:
     return float(p[p > 0].mean())
 
 
-def start(notebook: str, profile=None, data_csv=None, weights=None, weights_fallback=None, **prepare_kw):
+def start(notebook: str, profile=None, data_csv=None, weights=None, weights_fallback=None, distribution=None,
+          **prepare_kw):
     """What every training notebook does first: prepare the data, resolve the weights, print the header.
+
+    ``distribution``: None (one device) or ``"data_parallel"`` (:mod:`vienna_utils.distribution`).
 
     Returns
     -------
@@ -321,7 +329,7 @@ def start(notebook: str, profile=None, data_csv=None, weights=None, weights_fall
     from .config import describe_run
     P = get_profile(profile)
     data = prepare(P, data_csv=data_csv, **prepare_kw)
-    ex = Experiment(data, weights=weights, fallback=weights_fallback, notebook=notebook)
+    ex = Experiment(data, weights=weights, fallback=weights_fallback, notebook=notebook, distribution=distribution)
     print(describe_run(P, data.describe(), ex.weights.describe()))
     if ex.weights.is_fallback:
         print(f"\nNOTE: backbone weights are a fallback -- {ex.weights.fallback_reason}.")
