@@ -9,7 +9,7 @@ and splits each global batch across them:
 - TensorFlow: :class:`tf.distribute.MirroredStrategy` over the visible GPUs,
   else the logical CPU devices.
 
-A ready ``keras.distribution.Distribution`` or ``tf.distribute.Strategy`` is
+A ready ``keras.distribution.DataParallel`` or ``tf.distribute.Strategy`` is
 accepted too.
 
 Any split size works. A batch whose size does not divide by the replica count
@@ -228,7 +228,7 @@ class Distribution:
         Replicas over all hosts.
     hosts : int
     engine : object
-        The ``keras.distribution.Distribution`` or ``tf.distribute.Strategy`` (None on one device).
+        The ``keras.distribution`` object or ``tf.distribute.Strategy`` (None on one device).
     """
 
     name: str | None
@@ -254,6 +254,15 @@ class Distribution:
         kind = type(self.engine).__name__ if self.engine is not None else "single device"
         return {"name": self.name, "engine": kind, "backend": self.backend, "devices": self.devices,
                 "hosts": self.hosts, "global_batch": global_batch}
+
+    def metrics_kwargs(self, metrics) -> dict:
+        """``model.compile`` keyword for extra metrics: ``weighted_metrics`` when distributed.
+
+        Keras applies sample weights only to ``weighted_metrics``; the padded
+        rows (weight 0) must not count, so distributed runs compile them there
+        (same names, same values as ``metrics=`` on one device).
+        """
+        return {"metrics" if self.engine is None else "weighted_metrics": list(metrics)}
 
     def fit_kwargs(self, x, y, batch_size: int, seed: int, loss=None, shuffle: bool = True):
         """``model.fit`` keyword arguments and the callbacks it needs (``[]`` on one device).
@@ -326,7 +335,10 @@ def _tf_engine():
 
 
 def resolve(distribution=None) -> Distribution:
-    """A :class:`Distribution` from ``None``, ``"data_parallel"``, a Distribution, or an engine object.
+    """A :class:`Distribution` from ``None``, ``"data_parallel"``, or a ready engine object.
+
+    The engine may be a ``keras.distribution.DataParallel`` / ``ModelParallel`` or
+    (TensorFlow) a ``tf.distribute.Strategy``.
 
     Raises
     ------
@@ -346,14 +358,14 @@ def resolve(distribution=None) -> Distribution:
         else:
             raise ValueError(f"distribution='data_parallel' needs the jax or tensorflow backend, not {backend}")
         return Distribution("data_parallel", backend, n, _hosts(backend), engine)
-    if isinstance(distribution, keras.distribution.Distribution):
+    if isinstance(distribution, (keras.distribution.DataParallel, keras.distribution.ModelParallel)):
         n = int(np.prod(distribution.device_mesh.shape))
         return Distribution("custom", backend, n, _hosts(backend), distribution)
     if backend == "tensorflow":
         import tensorflow as tf
         if isinstance(distribution, tf.distribute.Strategy):
             return Distribution("custom", backend, distribution.num_replicas_in_sync, 1, distribution)
-    raise ValueError(f"distribution must be one of {DISTRIBUTIONS}, a keras.distribution.Distribution "
+    raise ValueError(f"distribution must be one of {DISTRIBUTIONS}, a keras.distribution.DataParallel "
                      f"or (TensorFlow) a tf.distribute.Strategy, not {distribution!r}")
 
 

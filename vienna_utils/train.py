@@ -141,7 +141,7 @@ def fit_head(features_train, y_train, features_val, y_val, cfg: FitConfig, distr
         head = build_head(features_train.shape[1], np.asarray(y_train).shape[1], cfg.dropout,
                           bias=initial_bias(y_train), head=cfg.head)
         head.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=cfg.make_loss(),
-                     metrics=list(cfg.metrics))
+                     **dist.metrics_kwargs(cfg.metrics))
     return _fit(head, features_train, y_train, features_val, y_val, cfg, len(features_train), dist)
 
 
@@ -178,7 +178,7 @@ def fine_tune(images_train, y_train, images_val, y_val, head, mode: str, weights
                             dropout=cfg.dropout, seed=cfg.seed, head=cfg.head)
         copy_head_weights(head, model)
         model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=cfg.make_loss(),
-                      metrics=list(cfg.metrics))
+                      **dist.metrics_kwargs(cfg.metrics))
     return _fit(model, images_train, y_train, images_val, y_val, cfg, len(images_train), dist)
 
 
