@@ -264,10 +264,12 @@ class Distribution:
         """
         return {"metrics" if self.engine is None else "weighted_metrics": list(metrics)}
 
-    def fit_kwargs(self, x, y, batch_size: int, seed: int, loss=None, shuffle: bool = True):
+    def fit_kwargs(self, x, y, batch_size: int, seed: int, loss=None, shuffle: bool = True, epochs: int = 1):
         """``model.fit`` keyword arguments and the callbacks it needs (``[]`` on one device).
 
         On one device this is :func:`vienna_utils.pipeline.fit_input`, unchanged.
+        ``epochs`` must be at least the ``epochs`` given to ``fit`` (TensorFlow
+        feeds one stream of all epochs' batches).
         """
         from .pipeline import fit_input
         if self.engine is None:
@@ -276,9 +278,9 @@ class Distribution:
         batches = PaddedBatches(x, y, batch_size, self.devices, shuffle=shuffle, reduction=reduction,
                                 process=self.process)
         correction = [PaddingCorrection(batches)] if batches.needs_padding() else []
-        if self.backend == "tensorflow":  # the one-device tf.data pipeline, each batch padded
-            ds = fit_input(x, y, batch_size, shuffle=shuffle, seed=seed)["x"]
-            return {"x": ds.map(_tf_padder(self.devices, reduction)), "shuffle": False}, correction
+        if self.backend == "tensorflow":
+            ds = _tf_epoch_stream(x, y, batch_size, seed, epochs, shuffle).map(_tf_padder(self.devices, reduction))
+            return {"x": ds, "steps_per_epoch": len(batches), "shuffle": False}, correction
         return {"x": batches, "shuffle": False}, correction
 
     def evaluation_data(self, x, y, batch_size: int):
@@ -298,6 +300,45 @@ class Distribution:
                                           "(distribution=None) from the saved model")
             batches = PaddedBatches(x, None, batch_size, self.devices)
             return model.predict(batches, verbose=0)[batches.real_rows()]
+
+
+def tf_epoch_orders(n: int, seed: int, epochs: int, shuffle: bool = True):
+    """The row order of each epoch that :func:`vienna_utils.pipeline.fit_input` feeds on one device (TF).
+
+    One device, Keras iterates the seeded ``tf.data`` shuffle twice per epoch
+    and trains on the first pass of each pair (passes 1, 3, 5, ...; the
+    distribution tests check it). A fresh shuffle with the same seeds replays
+    the same passes, so calling this again gives the same orders.
+    """
+    import tensorflow as tf
+    if not shuffle:
+        for _ in range(epochs):
+            yield np.arange(n)
+        return
+    passes = tf.data.Dataset.range(n).shuffle(n, seed=seed, reshuffle_each_iteration=True)
+    for _ in range(epochs):
+        yield np.fromiter(passes.as_numpy_iterator(), dtype=np.int64, count=n)
+        next(iter(passes))  # the pass Keras does not train on
+
+
+def _tf_epoch_stream(x, y, batch_size, seed, epochs, shuffle):
+    """One ``tf.data`` stream of every epoch's batches, in the one-device order, read from ``x`` by index.
+
+    ``MirroredStrategy`` iterates a reshuffling dataset its own way (and calls
+    a generator more than once), so the order is made explicit and replayable.
+    """
+    import tensorflow as tf
+    y = np.asarray(y, dtype="float32")
+    n = len(y)
+    orders = tf.data.Dataset.from_generator(lambda: tf_epoch_orders(n, seed, epochs, shuffle),
+                                            output_signature=tf.TensorSpec([n], tf.int64))
+    batches = orders.flat_map(lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch_size))
+    x_spec = (None,) + tuple(x.shape[1:])
+
+    def read(idx):
+        xb, yb = tf.numpy_function(lambda i: (np.asarray(x[i]), y[i]), [idx], (tf.as_dtype(x.dtype), tf.float32))
+        return tf.ensure_shape(xb, x_spec), tf.ensure_shape(yb, (None, y.shape[1]))
+    return batches.map(read).prefetch(tf.data.AUTOTUNE)
 
 
 def _tf_padder(multiple, reduction):

@@ -110,7 +110,8 @@ class MacroAPCallback(keras.callbacks.Callback):
 
 def _fit(model, x_tr, y_tr, x_va, y_va, cfg: FitConfig, n_images: int, distribution=None) -> FitResult:
     dist = resolve_distribution(distribution)
-    fit_kw, padding_callbacks = dist.fit_kwargs(x_tr, y_tr, cfg.batch_size, cfg.seed, loss=model.loss)
+    fit_kw, padding_callbacks = dist.fit_kwargs(x_tr, y_tr, cfg.batch_size, cfg.seed, loss=model.loss,
+                                                epochs=cfg.epochs)
     callbacks = padding_callbacks + [MacroAPCallback(x_va, y_va, distribution=dist)]
     if cfg.early_stop:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_macro_ap", mode="max", patience=cfg.patience,
