@@ -158,7 +158,9 @@ class PaddingCorrection(keras.callbacks.Callback):
     ``B', B`` the padded and real sizes of the full batches and ``n', n`` of the
     last one, the last batch's value is ``v = (M' (W' + n') - W' M) / n'``
     (``W' = (K-1) B'``) and the real-size mean is ``(W M + n v) / (W + n)``
-    (``W = (K-1) B``). Only two reads of the running logs per epoch.
+    (``W = (K-1) B``). Only two reads of the running logs per epoch. Metrics
+    that are not means (AUC, precision) are not corrected: they count the real
+    rows of a padded training batch with weight padded/real.
 
     Parameters
     ----------
