@@ -54,7 +54,7 @@ def test_padding_correction_turns_padded_weighted_means_into_real_ones():
 
 def test_one_device_and_unknown_names():
     d = distribution.resolve(None)
-    assert d.devices == 1 and d.hosts == 1 and d.as_dict(32)["global_batch"] == 32
+    assert d.devices == 1 and d.hosts == 1 and d.as_dict(32)["strategy"] == "one device" and d.as_dict(32)["global_batch_size"] == 32
     assert d.as_dict(32)["backend"] == config.keras_backend()
     with pytest.raises(ValueError, match="data_parallel"):
         distribution.resolve("model_parallel")
@@ -76,8 +76,8 @@ COMPARE = textwrap.dedent("""
         dist = resolve(name)
         cfg = train.FitConfig(epochs=3, batch_size=16, patience=10, dropout={dropout}, seed=0, learning_rate=1e-2,
                               metrics=("binary_accuracy",))
-        res = {{"devices": dist.devices, "record": dist.as_dict(16)}}
         r = train.fit_head(x[:n_tr], y[:n_tr], x[n_tr:], y[n_tr:], cfg, distribution=dist)
+        res = {{"devices": dist.devices, "record": r.distribution}}
         model, hist = r.model, r.history
         res["loss"] = [float(v) for v in hist["loss"]]
         res["val_macro_ap"] = [float(v) for v in hist["val_macro_ap"]]
@@ -123,8 +123,8 @@ def test_data_parallel_on_4_jax_devices_equals_one_device(tmp_path):
     one, many = _compare("jax", tmp_path, env_extra={"XLA_FLAGS": "--xla_force_host_platform_device_count=4"},
                          n_tr=62, n_va=22, dropout=0.2)
     assert one["devices"] == 1 and many["devices"] == 4
-    assert many["record"] == {"name": "data_parallel", "engine": "DataParallel", "backend": "jax", "devices": 4,
-                              "hosts": 1, "global_batch": 16}
+    assert many["record"] == {"strategy": "DataParallel", "devices": 4, "hosts": 1, "global_batch_size": 16,
+                              "name": "data_parallel", "backend": "jax"}
     assert len(many["scores"]) == 22
     _assert_same(one, many)
 
@@ -132,5 +132,5 @@ def test_data_parallel_on_4_jax_devices_equals_one_device(tmp_path):
 def test_mirrored_strategy_on_2_tf_devices_equals_one_device(tmp_path):
     """61 / 21 rows (odd, so batches are padded) on 2 logical CPUs, dropout off (see the README)."""
     one, many = _compare("tensorflow", tmp_path, setup=TF_SETUP, n_tr=61, n_va=21, dropout=0.0)
-    assert many["devices"] == 2 and many["record"]["engine"] == "MirroredStrategy"
+    assert many["devices"] == 2 and many["record"]["strategy"] == "MirroredStrategy"
     _assert_same(one, many)

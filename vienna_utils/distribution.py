@@ -253,9 +253,9 @@ class Distribution:
 
     def as_dict(self, global_batch: int | None = None) -> dict:
         """What the result record says about the distribution."""
-        kind = type(self.engine).__name__ if self.engine is not None else "single device"
-        return {"name": self.name, "engine": kind, "backend": self.backend, "devices": self.devices,
-                "hosts": self.hosts, "global_batch": global_batch}
+        strategy = type(self.engine).__name__ if self.engine is not None else "one device"
+        return {"strategy": strategy, "devices": self.devices, "hosts": self.hosts, "global_batch_size": global_batch,
+                "name": self.name, "backend": self.backend}
 
     def metrics_kwargs(self, metrics) -> dict:
         """``model.compile`` keyword for extra metrics: ``weighted_metrics`` when distributed.

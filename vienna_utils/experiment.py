@@ -264,7 +264,7 @@ class Experiment:
             "notebook": self.notebook, "approach": approach, "mode": mode, "head": head,
             "unfrozen_blocks": unfrozen_blocks if mode == "top_blocks" else None,
             "profile": self.P.name, "profile_settings": self.P.as_dict(),
-            **environment(), "distribution": self.distribution.as_dict(cfg.batch_size),
+            **environment(), "distribution": fit.distribution,
             "weights": {**self.weights.as_dict(), "description": self.weights.describe()},
             "data": d.source, "labels": labels, "n_train": int(len(tr)), "n_val": int(len(d.val)),
             "n_test": int(len(d.test)), "split_seed": self.P.seed,

@@ -89,6 +89,7 @@ class FitResult:
     best_val_macro_ap: float
     seconds: float
     images_per_second: float
+    distribution: dict = None  # strategy, devices, hosts, global batch size (vienna_utils.distribution)
 
 
 class MacroAPCallback(keras.callbacks.Callback):
@@ -126,7 +127,7 @@ def _fit(model, x_tr, y_tr, x_va, y_va, cfg: FitConfig, n_images: int, distribut
     best = int(np.nanargmax(aps)) if np.isfinite(aps).any() else len(aps) - 1
     epochs_run = len(aps)
     return FitResult(model, h, epochs_run, best + 1, float(aps[best]), seconds,
-                     n_images * epochs_run / seconds if seconds > 0 else float("nan"))
+                     n_images * epochs_run / seconds if seconds > 0 else float("nan"), dist.as_dict(cfg.batch_size))
 
 
 def fit_head(features_train, y_train, features_val, y_val, cfg: FitConfig, distribution=None) -> FitResult:
