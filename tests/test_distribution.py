@@ -54,7 +54,8 @@ def test_padding_correction_turns_padded_weighted_means_into_real_ones():
 
 def test_one_device_and_unknown_names():
     d = distribution.resolve(None)
-    assert d.devices == 1 and d.hosts == 1 and d.as_dict(32)["strategy"] == "one device" and d.as_dict(32)["global_batch_size"] == 32
+    assert d.devices == 1 and d.hosts == 1
+    assert d.as_dict(32)["strategy"] == "one device" and d.as_dict(32)["global_batch_size"] == 32
     assert d.as_dict(32)["backend"] == config.keras_backend()
     with pytest.raises(ValueError, match="data_parallel"):
         distribution.resolve("model_parallel")
@@ -105,7 +106,7 @@ def _compare(backend, tmp_path, setup="", env_extra=None, **kw):
 
 
 def _max_diff(a, b):
-    return max(np.max(np.abs(np.subtract(u, v))) for u, v in zip(a, b))
+    return max(np.max(np.abs(np.subtract(u, v))) for u, v in zip(a, b, strict=True))
 
 
 def _assert_same(one, many, tol=1e-5):

@@ -128,7 +128,7 @@ class PaddedBatches(keras.utils.PyDataset):
 
     def real_rows(self) -> np.ndarray:
         """Boolean mask over the concatenated padded batches: True where a row is real."""
-        return np.concatenate([np.arange(p) < s for s, p in zip(self.sizes, self.padded_sizes)])
+        return np.concatenate([np.arange(p) < s for s, p in zip(self.sizes, self.padded_sizes, strict=True)])
 
     def __getitem__(self, i):
         if self.shuffle and i == 0:
@@ -196,7 +196,7 @@ class PaddingCorrection(keras.callbacks.Callback):
         w_pad, w_real = sum(self.padded[:-1]), sum(self.sizes[:-1])
         n_pad, n_real = self.padded[-1], self.sizes[-1]
         # the full batches must share one padded/real ratio for their running mean to convert
-        if len(set(p / s for p, s in zip(self.padded[:-1], self.sizes[:-1]))) > 1:
+        if len(set(p / s for p, s in zip(self.padded[:-1], self.sizes[:-1], strict=True))) > 1:
             raise ValueError("PaddingCorrection: full batches differ in size")
         for key in self._keys():
             if key not in logs:
