@@ -1,5 +1,5 @@
 # Quickstart:  make run   (install, build the embedded dataset, execute the walkthrough)
-#              make test  (unit tests + notebooks under nbval)
+#              make test  (unit tests under TensorFlow, Keras tests again under JAX, notebooks under nbval)
 #              make lab   (JupyterLab on notebooks/ with the project's kernel)
 #              make lint  (ruff, configured in pyproject.toml)
 #              make notebooks  (re-execute the committed notebooks in place, quick profile, in order)
@@ -48,8 +48,17 @@ run: data
 	echo "  executed notebooks and HTML: $$(pwd)/build/"; \
 	echo "  result records:              $$(pwd)/results/"
 
-unit: $(STAMP)
+# The JAX extra too: every Keras-touching test (marker "keras") runs again under KERAS_BACKEND=jax,
+# distribution on 4 virtual CPU devices included (tests/test_distribution.py).
+JAX_STAMP := $(VENV)/.installed-jax
+
+$(JAX_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e ".[jax]"
+	touch $(JAX_STAMP)
+
+unit: $(JAX_STAMP)
 	$(PY) -m pytest tests/
+	KERAS_BACKEND=jax $(PY) -m pytest -m keras tests/
 
 nbtest: data
 	$(PY) -m pytest $(NBVAL) notebooks/

@@ -7,6 +7,8 @@ from PIL import Image
 from vienna_utils import features, pipeline
 from vienna_utils.weights import resolve_weights
 
+pytestmark = pytest.mark.keras  # make unit runs these again under KERAS_BACKEND=jax
+
 
 @pytest.fixture
 def images(tmp_path, monkeypatch):

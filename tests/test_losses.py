@@ -3,6 +3,8 @@ import pytest
 
 from vienna_utils.losses import WeightedBinaryCrossentropy
 
+pytestmark = pytest.mark.keras  # make unit runs these again under KERAS_BACKEND=jax
+
 
 def test_unweighted_equals_keras_bce():
     import keras

@@ -4,6 +4,8 @@ import pytest
 from vienna_utils import model
 from vienna_utils.weights import Weights, resolve_weights
 
+pytestmark = pytest.mark.keras  # make unit runs these again under KERAS_BACKEND=jax
+
 W = resolve_weights("none")
 # Random numbers under a pretrained kind: the BatchNormalization policy of pretrained weights.
 PRETRAINED_KIND = Weights("imagenet", None, None, "imagenet (stand-in: no download in tests)")

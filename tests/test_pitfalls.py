@@ -3,6 +3,8 @@ import pytest
 
 from vienna_utils import pitfalls
 
+pytestmark = pytest.mark.keras  # make unit runs these again under KERAS_BACKEND=jax
+
 
 def test_accuracy_resolves_to_categorical_for_multi_hot():
     y = np.array([[1, 0, 1], [0, 1, 0], [1, 1, 0]])

@@ -10,6 +10,8 @@ import pytest
 from vienna_utils import train
 from vienna_utils.weights import resolve_weights
 
+pytestmark = pytest.mark.keras  # make unit runs these again under KERAS_BACKEND=jax
+
 
 def _separable(n=200, d=16, L=3, seed=0):
     rng = np.random.default_rng(seed)

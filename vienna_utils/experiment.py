@@ -23,9 +23,10 @@ import pandas as pd
 from .comparison import chance_map, change_against, summary_table
 from .config import Profile, apply_precision, describe_run, get_profile
 from .data import check_health, content_hashes, exclude, load_dataset
+from .distribution import resolve as resolve_distribution
 from .features import augmented_embeddings, embeddings
 from .metrics import Evaluation, evaluate, tune_thresholds
-from .pipeline import Rows, image_array, predict_batches
+from .pipeline import Rows, image_array
 from .results import (PURPOSES, Record, as_record, environment, find_baseline, one_device, record_matches,
                       run_name, save_record)
 from .splits import split, subsample
@@ -184,10 +185,14 @@ class Experiment:
         Prefix of the run names.
     save : bool
         Write result records.
+    distribution : None, "data_parallel" or Distribution
+        Where models train (:func:`vienna_utils.distribution.resolve`); None: one device.
     """
 
-    def __init__(self, data: PreparedData, weights=None, fallback=None, notebook: str = "notebook", save: bool = True):
+    def __init__(self, data: PreparedData, weights=None, fallback=None, notebook: str = "notebook", save: bool = True,
+                 distribution=None):
         self.data = data
+        self.distribution = resolve_distribution(distribution)
         self.P = data.profile
         apply_precision(self.P)
         self.weights: Weights = weights if isinstance(weights, Weights) else resolve_weights(weights, fallback)
@@ -286,20 +291,19 @@ class Experiment:
         if head_key not in self._heads:
             hcfg = self.head_config(**extra)
             self._heads[head_key] = (fit_head(self.train_features(tr), Y[tr], Rows(self.features, d.val), Y[d.val],
-                                              hcfg),
-                                     hcfg)
+                                              hcfg, distribution=self.distribution), hcfg)
         head_fit, hcfg = self._heads[head_key]
         if mode == "frozen":
             fit, cfg = head_fit, hcfg
-            val_scores = predict_batches(fit.model, Rows(self.features, d.val))
-            test_scores = predict_batches(fit.model, Rows(self.features, d.test))
+            val_scores = self.distribution.predict(fit.model, Rows(self.features, d.val))
+            test_scores = self.distribution.predict(fit.model, Rows(self.features, d.test))
             seconds = fit.seconds
         else:
             cfg = self.fine_tune_config(**extra)
             fit = fine_tune(Rows(self.images, tr), Y[tr], Rows(self.images, d.val), Y[d.val], head_fit.model, mode,
-                            self.weights, cfg, unfrozen_blocks)
-            val_scores = predict_batches(fit.model, Rows(self.images, d.val))
-            test_scores = predict_batches(fit.model, Rows(self.images, d.test))
+                            self.weights, cfg, unfrozen_blocks, distribution=self.distribution)
+            val_scores = self.distribution.predict(fit.model, Rows(self.images, d.val))
+            test_scores = self.distribution.predict(fit.model, Rows(self.images, d.test))
             seconds = head_fit.seconds + fit.seconds
         train_counts = Y[tr].sum(axis=0)
         # head / medium / tail by the original training counts, so every approach is judged on the same groups
@@ -332,8 +336,11 @@ class Experiment:
         return Run(record, ev, ev_tuned, fit, test_scores)
 
 
-def start(notebook: str, profile=None, data_csv=None, weights=None, weights_fallback=None, **prepare_kw):
+def start(notebook: str, profile=None, data_csv=None, weights=None, weights_fallback=None, distribution=None,
+          **prepare_kw):
     """What every training notebook does first: prepare the data, resolve the weights, print the header.
+
+    ``distribution``: None (one device) or ``"data_parallel"`` (:mod:`vienna_utils.distribution`).
 
     Returns
     -------
@@ -343,7 +350,7 @@ def start(notebook: str, profile=None, data_csv=None, weights=None, weights_fall
     """
     P = get_profile(profile)
     data = prepare(P, data_csv=data_csv, **prepare_kw)
-    ex = Experiment(data, weights=weights, fallback=weights_fallback, notebook=notebook)
+    ex = Experiment(data, weights=weights, fallback=weights_fallback, notebook=notebook, distribution=distribution)
     print(describe_run(P, data.describe(), ex.weights.describe()))
     if ex.weights.is_fallback:
         print(f"\nNOTE: backbone weights are a fallback -- {ex.weights.fallback_reason}.")

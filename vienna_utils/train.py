@@ -18,9 +18,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .config import import_keras
+from .distribution import resolve as resolve_distribution
 from .losses import WeightedBinaryCrossentropy
 from .metrics import macro_ap
-from .pipeline import eval_input, fit_input, predict_batches
+from .pipeline import eval_input
 from .model import build_head, build_model, copy_head_weights, initial_bias
 
 keras = import_keras()
@@ -95,6 +96,7 @@ class FitResult:
     best_val_macro_ap: float
     seconds: float
     images_per_second: float
+    distribution: dict = None  # strategy, devices, hosts, global batch size (vienna_utils.distribution)
 
 
 class MacroAPCallback(keras.callbacks.Callback):
@@ -105,12 +107,13 @@ class MacroAPCallback(keras.callbacks.Callback):
     list so EarlyStopping sees it.
     """
 
-    def __init__(self, x_val, y_val, batch_size=128):
+    def __init__(self, x_val, y_val, batch_size=128, distribution=None):
         super().__init__()
         self.x_val, self.y_val, self.batch_size = x_val, np.asarray(y_val), batch_size
+        self.distribution = resolve_distribution(distribution)
 
     def on_epoch_end(self, epoch, logs=None):
-        scores = predict_batches(self.model, self.x_val, self.batch_size)
+        scores = self.distribution.predict(self.model, self.x_val, batch_size=self.batch_size)
         if logs is not None:
             logs["val_macro_ap"] = macro_ap(self.y_val, scores)
 
@@ -129,36 +132,44 @@ class EpochTimer(keras.callbacks.Callback):
             logs["epoch_seconds"] = time.perf_counter() - self.t0
 
 
-def _fit(model, x_tr, y_tr, x_va, y_va, cfg: FitConfig, n_images: int) -> FitResult:
-    callbacks = [MacroAPCallback(x_va, y_va), EpochTimer()]
+def _fit(model, x_tr, y_tr, x_va, y_va, cfg: FitConfig, n_images: int, distribution=None) -> FitResult:
+    dist = resolve_distribution(distribution)
+    fit_kw, padding_callbacks = dist.fit_kwargs(x_tr, y_tr, cfg.batch_size, cfg.seed, loss=model.loss,
+                                                epochs=cfg.epochs)
+    callbacks = padding_callbacks + [MacroAPCallback(x_va, y_va, distribution=dist), EpochTimer()]
     if cfg.early_stop:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_macro_ap", mode="max", patience=cfg.patience,
                                                        restore_best_weights=True, verbose=0))
-    val = {"validation_data": eval_input(x_va, y_va, cfg.batch_size)} if cfg.metrics else {}
+    val_data = eval_input(x_va, y_va, cfg.batch_size) if dist.engine is None else dist.evaluation_data(
+        x_va, y_va, cfg.batch_size)
+    val = {"validation_data": val_data} if cfg.metrics else {}
     t0 = time.perf_counter()
-    hist = model.fit(**fit_input(x_tr, y_tr, cfg.batch_size, shuffle=True, seed=cfg.seed), epochs=cfg.epochs,
-                     verbose=0, callbacks=callbacks, **val)
+    with dist.scope():
+        hist = model.fit(**fit_kw, epochs=cfg.epochs, verbose=0, callbacks=callbacks, **val)
     seconds = time.perf_counter() - t0
     h = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
     aps = h.get("val_macro_ap", [float("nan")])
     best = int(np.nanargmax(aps)) if np.isfinite(aps).any() else len(aps) - 1
     epochs_run = len(aps)
     return FitResult(model, h, epochs_run, best + 1, float(aps[best]), seconds,
-                     n_images * epochs_run / seconds if seconds > 0 else float("nan"))
+                     n_images * epochs_run / seconds if seconds > 0 else float("nan"), dist.as_dict(cfg.batch_size))
 
 
-def fit_head(features_train, y_train, features_val, y_val, cfg: FitConfig) -> FitResult:
+def fit_head(features_train, y_train, features_val, y_val, cfg: FitConfig, distribution=None) -> FitResult:
     """Train a dropout + sigmoid head on cached embeddings (the frozen path).
 
     The head's bias starts at each label's training log-odds
-    (:func:`vienna_utils.model.initial_bias`).
+    (:func:`vienna_utils.model.initial_bias`). ``distribution``: see
+    :func:`vienna_utils.distribution.resolve` (None: one device).
     """
+    dist = resolve_distribution(distribution)
     keras.utils.set_random_seed(cfg.seed)
-    head = build_head(features_train.shape[1], np.asarray(y_train).shape[1], cfg.dropout,
-                      bias=initial_bias(y_train), head=cfg.head)
-    head.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=cfg.make_loss(),
-                 metrics=list(cfg.metrics))
-    return _fit(head, features_train, y_train, features_val, y_val, cfg, len(features_train))
+    with dist.scope():
+        head = build_head(features_train.shape[1], np.asarray(y_train).shape[1], cfg.dropout,
+                          bias=initial_bias(y_train), head=cfg.head)
+        head.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=cfg.make_loss(),
+                     **dist.metrics_kwargs(cfg.metrics))
+    return _fit(head, features_train, y_train, features_val, y_val, cfg, len(features_train), dist)
 
 
 def fit_model(model, x_train, y_train, x_val, y_val, cfg: FitConfig) -> FitResult:
@@ -168,7 +179,7 @@ def fit_model(model, x_train, y_train, x_val, y_val, cfg: FitConfig) -> FitResul
 
 
 def fine_tune(images_train, y_train, images_val, y_val, head, mode: str, weights, cfg: FitConfig,
-              unfrozen_blocks: int = 2) -> FitResult:
+              unfrozen_blocks: int = 2, distribution=None) -> FitResult:
     """Second phase of unfrozen training: start from a trained head, unfreeze, train with a low rate.
 
     Parameters
@@ -183,15 +194,19 @@ def fine_tune(images_train, y_train, images_val, y_val, head, mode: str, weights
     cfg : FitConfig
         ``learning_rate`` should be about 10x lower than the head's.
     unfrozen_blocks : int
+    distribution : None, "data_parallel" or Distribution
+        See :func:`vienna_utils.distribution.resolve`.
     """
+    dist = resolve_distribution(distribution)
     keras.utils.set_random_seed(cfg.seed)
-    model = build_model(np.asarray(y_train).shape[1], mode=mode, weights=weights,
-                        image_size=images_train.shape[1], unfrozen_blocks=unfrozen_blocks,
-                        dropout=cfg.dropout, seed=cfg.seed, head=cfg.head)
-    copy_head_weights(head, model)
-    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=cfg.make_loss(),
-                  metrics=list(cfg.metrics))
-    return _fit(model, images_train, y_train, images_val, y_val, cfg, len(images_train))
+    with dist.scope():
+        model = build_model(np.asarray(y_train).shape[1], mode=mode, weights=weights,
+                            image_size=images_train.shape[1], unfrozen_blocks=unfrozen_blocks,
+                            dropout=cfg.dropout, seed=cfg.seed, head=cfg.head)
+        copy_head_weights(head, model)
+        model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=cfg.make_loss(),
+                      **dist.metrics_kwargs(cfg.metrics))
+    return _fit(model, images_train, y_train, images_val, y_val, cfg, len(images_train), dist)
 
 
 def early_stopping_epoch(values, patience: int, mode: str = "max") -> tuple:
