@@ -3,8 +3,8 @@
 With a frozen backbone the features never change, so training the head on
 cached 1280-d embeddings gives the same model as fitting through the backbone
 every epoch, for a fraction of the cost. The cache key covers every input:
-the image files (path, size, mtime), image size, backbone weights (md5, or the
-seed for random init), Keras version and backend.
+the image files (path, size, mtime), image size, backbone (EfficientNetB0 or
+Lite0) and its weights (md5, or the seed for random init), Keras version and backend.
 """
 from __future__ import annotations
 
@@ -22,12 +22,12 @@ __all__ = ["embeddings", "embeddings_from_arrays", "augmented_embeddings"]
 def _key(paths, image_size, weights: Weights, seed):
     keras = import_keras()
     return fingerprint(files=files_fingerprint(paths), image_size=image_size,
-                       weights=weights.md5 or f"random-seed{seed}", keras=keras.__version__,
+                       weights=weights.md5 or f"random-seed{seed}", backbone=weights.backbone, keras=keras.__version__,
                        backend=keras.backend.backend())
 
 
 def embeddings_from_arrays(images: np.ndarray, weights: Weights, seed: int = 0, batch_size: int = 64):
-    """Pooled EfficientNetB0 features (N, 1280) of uint8 images (N, S, S, 3)."""
+    """Pooled backbone features (N, 1280) of uint8 images (N, S, S, 3); the backbone is ``weights.backbone``."""
     from .model import build_backbone
     keras = import_keras()
     keras.utils.set_random_seed(seed)
