@@ -115,3 +115,27 @@ def test_lite0_weights_describe_the_backbone_and_never_replace_b0():
         weights.resolve_weights("project", backbone="efficientnet_lite0")
     with pytest.raises(ValueError, match="unknown backbone"):
         weights.resolve_weights("imagenet", backbone="resnet50")
+
+
+def test_build_model_and_posted_model_take_the_backbone():
+    from vienna_utils import model
+    m = model.build_model(3, mode="top_blocks", weights="none", image_size=32, backbone="efficientnet_lite0",
+                          augment=False)
+    assert m.backbone.name == "efficientnetlite0" and m.weights_info.backbone == "efficientnet_lite0"
+    trainable = {layer.name for layer in m.backbone.layers if layer.trainable and layer.weights}
+    assert "block7a_project_conv" in trainable and "top_conv" in trainable and "block6a_dwconv" in trainable
+    assert all(n.startswith(("block6", "block7", "top_")) for n in trainable)
+    p = model.posted_model(3, weights="none", image_size=32, backbone="efficientnet_lite0")
+    frozen = [layer.name for layer in p.backbone.layers if not layer.trainable]
+    assert frozen[-1] == "block2a_expand_activation" and p.backbone.layers[len(frozen)].trainable
+    with pytest.raises(ValueError, match="weights are for 'efficientnet_b0'"):
+        model.build_backbone(32, weights.resolve_weights("none"), backbone="efficientnet_lite0")
+
+
+def test_embedding_cache_key_names_the_backbone(tmp_path):
+    from vienna_utils import features
+    f = tmp_path / "a.png"
+    f.write_bytes(b"x")
+    b0 = weights.resolve_weights("none")
+    l0 = weights.resolve_weights("none", backbone="efficientnet_lite0")
+    assert features._key([str(f)], 32, b0, 0) != features._key([str(f)], 32, l0, 0)

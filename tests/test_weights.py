@@ -177,3 +177,12 @@ def test_lite0_is_never_a_fallback_for_b0(monkeypatch):
         W.resolve_weights("imagenet", fallback="efficientnet_lite0")
     w = W.resolve_weights("imagenet", fallback="random")
     assert w.backbone == "efficientnet_b0" and w.as_dict()["backbone"] == "efficientnet_b0"
+
+
+def test_every_description_names_the_backbone():
+    for w in (W.Weights("random", None, None, "none"), W.Weights("file", "/x/a.h5", "m", "/x/a.h5"),
+              W.Weights("imagenet", "/x/b.h5", "m", "imagenet"), W.Weights("project", "/x/c.npz", "m", "project"),
+              W.Weights("distilled", "/x/d.npz", "m", "distilled")):
+        assert "EfficientNetB0" in w.describe() and "Lite0" not in w.describe().split("distilled from")[0]
+    lite = W.Weights("random", None, None, "none", backbone="efficientnet_lite0")
+    assert lite.describe().startswith("EfficientNet-Lite0")

@@ -141,16 +141,20 @@ class Experiment:
         See :func:`vienna_utils.weights.resolve_weights`.
     fallback : str, optional
         Named fallback if the weights cannot be had (recorded in every result).
+    backbone : {"efficientnet_b0", "efficientnet_lite0"}, optional
+        See :func:`vienna_utils.weights.resolve_weights` (default ``VIENNA_BACKBONE``, else B0).
     notebook : str
         Prefix of the run names.
     save : bool
         Write result records.
     """
 
-    def __init__(self, data: Data, weights=None, fallback=None, notebook: str = "notebook", save: bool = True):
+    def __init__(self, data: Data, weights=None, fallback=None, notebook: str = "notebook", save: bool = True,
+                 backbone=None):
         self.data = data
         self.P = data.profile
-        self.weights: Weights = weights if isinstance(weights, Weights) else resolve_weights(weights, fallback)
+        self.weights: Weights = (weights if isinstance(weights, Weights)
+                                 else resolve_weights(weights, fallback, backbone))
         self.notebook = notebook
         self.save = save
         self._heads = {}
@@ -309,7 +313,8 @@ def chance_map(data: Data, Y=None) -> float:
     return float(p[p > 0].mean())
 
 
-def start(notebook: str, profile=None, data_csv=None, weights=None, weights_fallback=None, **prepare_kw):
+def start(notebook: str, profile=None, data_csv=None, weights=None, weights_fallback=None, backbone=None,
+          **prepare_kw):
     """What every training notebook does first: prepare the data, resolve the weights, print the header.
 
     Returns
@@ -321,7 +326,7 @@ def start(notebook: str, profile=None, data_csv=None, weights=None, weights_fall
     from .config import describe_run
     P = get_profile(profile)
     data = prepare(P, data_csv=data_csv, **prepare_kw)
-    ex = Experiment(data, weights=weights, fallback=weights_fallback, notebook=notebook)
+    ex = Experiment(data, weights=weights, fallback=weights_fallback, notebook=notebook, backbone=backbone)
     print(describe_run(P, data.describe(), ex.weights.describe()))
     if ex.weights.is_fallback:
         print(f"\nNOTE: backbone weights are a fallback -- {ex.weights.fallback_reason}.")

@@ -95,11 +95,11 @@ class Weights:
                     "random": "EfficientNet-Lite0, random initialisation (no pretrained weights)"}[self.kind]
         else:
             base = {"imagenet": "ImageNet (Keras' EfficientNetB0 weights)",
-                    "file": f"file {Path(self.path).name if self.path else ''}",
+                    "file": f"EfficientNetB0, file {Path(self.path).name if self.path else ''}",
                     "project": "the project's glyph-pretrained EfficientNetB0 (vienna_utils.pretrain; not ImageNet)",
                     "distilled": "the project's EfficientNetB0 distilled from EfficientNet-Lite0's ImageNet "
                                  "features (vienna_utils.pretrain --teacher; not Keras' ImageNet weights)",
-                    "random": "random initialisation (no pretrained weights)"}[self.kind]
+                    "random": "EfficientNetB0, random initialisation (no pretrained weights)"}[self.kind]
         if self.md5:
             base += f", md5 {self.md5}"
         if self.is_fallback:
@@ -184,12 +184,13 @@ def _read_provenance(path: Path, prov: Path, fix: str) -> dict:
     return data
 
 
-def project_weights(requested: str = "project", kind: str = "project") -> Weights:
+def project_weights(requested: str = "project", kind: str = "project", path=None) -> Weights:
     """One of the project's own EfficientNetB0 backbones, after its md5 matches its provenance file.
 
-    ``kind``: ``"project"`` (glyph-pretrained) or ``"distilled"``.
+    ``kind``: ``"project"`` (glyph-pretrained) or ``"distilled"``; ``path``: another
+    file of that kind (default: the one in ``data/weights``).
     """
-    path = _project_files()[kind]
+    path = Path(path) if path is not None else _project_files()[kind]
     prov = path.with_suffix(".json")
     make = ("python -m vienna_utils.pretrain" if kind == "project"
             else "python -m vienna_utils.pretrain --teacher efficientnet_lite0 --out " + str(path))
