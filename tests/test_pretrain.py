@@ -97,3 +97,20 @@ def test_a_provenance_without_stages_counts_as_one_stage_from_random(tiny_weight
     (stage,) = pretrain._earlier_stages(first, 600)
     assert stage["init"] == "random" and stage["md5"] == prov["md5"]
     assert (stage["steps"], stage["images_seen"]) == (prov["steps"], prov["images_seen"])
+
+
+def test_damaged_project_weights_name_the_file_the_array_and_the_fix(tiny_weights, tmp_path):
+    backbone = model.build_backbone(32, "none")
+    with np.load(tiny_weights[0]) as z:
+        arrays = {k: z[k] for k in z.files}
+    path = tmp_path / "w.npz"
+    np.savez(path, **{k: v for k, v in arrays.items() if k != "w0005"})
+    with pytest.raises(weights.WeightsError, match=r"w.npz holds 311 arrays and lacks w0005 .*git checkout"):
+        pretrain.load_backbone_weights(backbone, path)
+    np.savez(path, **{**arrays, "w0005": arrays["w0005"][:1]})
+    with pytest.raises(weights.WeightsError, match=r"array w0005 has shape \(1,") as e:
+        pretrain.load_backbone_weights(backbone, path)
+    assert "312 stored weights do not match the 312" not in str(e.value)
+    path.write_bytes(tiny_weights[0].read_bytes()[:2000])
+    with pytest.raises(weights.WeightsError, match="w.npz cannot be read as backbone weights"):
+        pretrain.load_backbone_weights(backbone, path)

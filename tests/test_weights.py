@@ -83,3 +83,106 @@ def test_records_hold_no_machine_path(tmp_path, monkeypatch):
     elsewhere = W.Weights("file", "/opt/w/a.h5", "z", "/opt/w/a.h5")
     assert elsewhere.as_dict()["path"] == "/opt/w/a.h5" and elsewhere.path == "/opt/w/a.h5"
     assert W.Weights("random", None, None, "none").as_dict()["path"] is None
+
+
+def _offline_saying(*args, **kwargs):
+    print("Downloading data from https://storage.googleapis.com/keras-applications/efficientnetb0_notop.h5")
+    _offline()
+
+
+def test_offline_download_line_is_not_printed_before_the_fallback(monkeypatch, capsys):
+    import keras
+    monkeypatch.setattr(keras.utils, "get_file", _offline_saying)
+    W.resolve_weights("imagenet", fallback="random")
+    assert "Downloading data from" not in capsys.readouterr().out
+
+    def works(fname, origin, cache_subdir, file_hash):
+        print(f"Downloading data from {origin}")
+        return "/x/" + fname
+
+    monkeypatch.setattr(keras.utils, "get_file", works)
+    W.resolve_weights("imagenet")
+    assert "Downloading data from " + W.IMAGENET_NOTOP_URL in capsys.readouterr().out
+
+
+def _project_pair(folder, name, md5=None, prov_text=None):
+    import json
+    path = folder / f"{name}.npz"
+    path.write_bytes(b"weights of " + name.encode())
+    text = prov_text if prov_text is not None else json.dumps({"md5": md5 or hashlib.md5(path.read_bytes()).hexdigest()})
+    path.with_suffix(".json").write_text(text)
+    return path
+
+
+def _point_project_files(monkeypatch, glyph, distilled, probe):
+    from vienna_utils import pretrain
+    monkeypatch.setattr(pretrain, "DEFAULT_WEIGHTS", glyph)
+    monkeypatch.setattr(pretrain, "DISTILLED_WEIGHTS", distilled)
+    monkeypatch.setattr(pretrain, "PROBE_FILE", probe)
+
+
+def test_truncated_provenance_is_a_clear_error(tmp_path, monkeypatch):
+    glyph = _project_pair(tmp_path, "glyph", prov_text='{"md5": "abc')
+    _point_project_files(monkeypatch, glyph, tmp_path / "absent.npz", tmp_path / "probe.json")
+    with pytest.raises(W.WeightsError, match=r"glyph.json, the provenance of glyph.npz, is damaged or truncated"
+                                             r".*git checkout -- data/weights"):
+        W.resolve_weights("project")
+    with pytest.raises(W.WeightsError, match="distilled backbone .*absent.npz.* is missing.*--teacher"):
+        W.resolve_weights("distilled")
+
+
+def test_best_fallback_follows_the_recorded_probe(tmp_path, monkeypatch):
+    import json
+    import keras
+    monkeypatch.setattr(keras.utils, "get_file", _offline)
+    glyph, distilled = _project_pair(tmp_path, "glyph"), _project_pair(tmp_path, "distilled")
+    probe = tmp_path / "probe.json"
+    _point_project_files(monkeypatch, glyph, distilled, probe)
+    md5 = {k: hashlib.md5(p.read_bytes()).hexdigest() for k, p in (("project", glyph), ("distilled", distilled))}
+    assert W.resolve_weights("imagenet", fallback="best").kind == "project"  # no probe recorded: glyph
+
+    def record(glyph_map, distilled_map, distilled_md5=md5["distilled"]):
+        probe.write_text(json.dumps({"backbones": {
+            "project": {"md5": md5["project"], "map": {"64": glyph_map, "96": glyph_map}},
+            "distilled": {"md5": distilled_md5, "map": {"64": distilled_map, "96": distilled_map}}}}))
+
+    record(0.20, 0.25)
+    w = W.resolve_weights("imagenet", fallback="best")
+    assert w.kind == "distilled" and w.backbone == "efficientnet_b0" and w.is_fallback
+    assert "FALLBACK for 'imagenet'" in w.describe() and "distilled backbone" in w.fallback_reason
+    record(0.25, 0.20)
+    assert W.resolve_weights("imagenet", fallback="best").kind == "project"
+    record(0.20, 0.25, distilled_md5="another file")  # a probe of other weights does not count
+    assert W.resolve_weights("imagenet", fallback="best").kind == "project"
+    assert W.resolve_weights("imagenet", fallback="distilled").kind == "distilled"
+
+
+def test_the_project_weights_are_not_called_a_download(tmp_path, monkeypatch):
+    glyph = _project_pair(tmp_path, "glyph")
+    _point_project_files(monkeypatch, glyph, tmp_path / "absent.npz", tmp_path / "probe.json")
+    with pytest.raises(W.WeightsError) as e:
+        W.resolve_weights(str(glyph))
+    assert "weights='project'" in str(e.value) and "download" not in str(e.value).split(".")[0]
+    other = tmp_path / "other.h5"
+    other.write_bytes(b"x")
+    with pytest.raises(W.WeightsError) as e:
+        W.resolve_weights(str(other))
+    assert "delete it" not in str(e.value).lower() and "not Keras'" in str(e.value)
+
+
+def test_lite0_is_never_a_fallback_for_b0(monkeypatch):
+    import keras
+    monkeypatch.setattr(keras.utils, "get_file", _offline)
+    with pytest.raises(ValueError, match="unknown fallback"):
+        W.resolve_weights("imagenet", fallback="efficientnet_lite0")
+    w = W.resolve_weights("imagenet", fallback="random")
+    assert w.backbone == "efficientnet_b0" and w.as_dict()["backbone"] == "efficientnet_b0"
+
+
+def test_every_description_names_the_backbone():
+    for w in (W.Weights("random", None, None, "none"), W.Weights("file", "/x/a.h5", "m", "/x/a.h5"),
+              W.Weights("imagenet", "/x/b.h5", "m", "imagenet"), W.Weights("project", "/x/c.npz", "m", "project"),
+              W.Weights("distilled", "/x/d.npz", "m", "distilled")):
+        assert "EfficientNetB0" in w.describe() and "Lite0" not in w.describe().split("distilled from")[0]
+    lite = W.Weights("random", None, None, "none", backbone="efficientnet_lite0")
+    assert lite.describe().startswith("EfficientNet-Lite0")

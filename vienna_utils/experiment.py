@@ -181,6 +181,8 @@ class Experiment:
         See :func:`vienna_utils.weights.resolve_weights`.
     fallback : str, optional
         Named fallback if the weights cannot be had (recorded in every result).
+    backbone : {"efficientnet_b0", "efficientnet_lite0"}, optional
+        See :func:`vienna_utils.weights.resolve_weights` (default ``VIENNA_BACKBONE``, else B0).
     notebook : str
         Prefix of the run names.
     save : bool
@@ -190,12 +192,13 @@ class Experiment:
     """
 
     def __init__(self, data: PreparedData, weights=None, fallback=None, notebook: str = "notebook", save: bool = True,
-                 distribution=None):
+                 distribution=None, backbone=None):
         self.data = data
         self.distribution = resolve_distribution(distribution)
         self.P = data.profile
         apply_precision(self.P)
-        self.weights: Weights = weights if isinstance(weights, Weights) else resolve_weights(weights, fallback)
+        self.weights: Weights = (weights if isinstance(weights, Weights)
+                                 else resolve_weights(weights, fallback, backbone))
         self.notebook = notebook
         self.save = save
         self._heads = {}
@@ -337,6 +340,7 @@ class Experiment:
 
 
 def start(notebook: str, profile=None, data_csv=None, weights=None, weights_fallback=None, distribution=None,
+          backbone=None,
           **prepare_kw):
     """What every training notebook does first: prepare the data, resolve the weights, print the header.
 
@@ -350,7 +354,8 @@ def start(notebook: str, profile=None, data_csv=None, weights=None, weights_fall
     """
     P = get_profile(profile)
     data = prepare(P, data_csv=data_csv, **prepare_kw)
-    ex = Experiment(data, weights=weights, fallback=weights_fallback, notebook=notebook, distribution=distribution)
+    ex = Experiment(data, weights=weights, fallback=weights_fallback, notebook=notebook, distribution=distribution,
+                    backbone=backbone)
     print(describe_run(P, data.describe(), ex.weights.describe()))
     if ex.weights.is_fallback:
         print(f"\nNOTE: backbone weights are a fallback -- {ex.weights.fallback_reason}.")

@@ -4,11 +4,12 @@ With a frozen backbone the features never change, so training the head on
 cached 1280-d embeddings gives the same model as fitting through the backbone
 every epoch, for a fraction of the cost. The cache key covers every input:
 the image files (:func:`vienna_utils.cache.files_fingerprint`), image size,
-backbone weights (md5, or the seed for random init), Keras version and
-backend. Images are read from the image cache a batch at a time and the
-features are written chunk by chunk (:class:`vienna_utils.cache.ArrayCache`):
-a killed run continues at the first unfinished chunk, and memory does not
-grow with the number of images.
+backbone (EfficientNetB0 or Lite0) and its weights (md5, or the seed for random
+init), the dtype policy (float32 or mixed bfloat16), Keras version and backend.
+Images are read from the image cache a batch at a time and the features are
+written chunk by chunk (:class:`vienna_utils.cache.ArrayCache`): a killed run
+continues at the first unfinished chunk, and memory does not grow with the
+number of images.
 """
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ N_FEATURES = 1280
 def _key(paths, image_size, weights: Weights, seed, cache_key=None):
     keras = import_keras()
     return fingerprint(files=files_fingerprint(paths, cache_key), image_size=image_size,
-                       weights=weights.md5 or f"random-seed{seed}", keras=keras.__version__,
+                       weights=weights.md5 or f"random-seed{seed}", backbone=weights.backbone,
+                       precision=keras.mixed_precision.global_policy().name, keras=keras.__version__,
                        backend=keras.backend.backend())
 
 
@@ -40,7 +42,9 @@ def _backbone(image_size, weights, seed):
 
 
 def embeddings_from_arrays(images, weights: Weights, seed: int = 0, batch_size: int = 64):
-    """Pooled EfficientNetB0 features (N, 1280) of uint8 images (array or :class:`~vienna_utils.pipeline.Rows`)."""
+    """Pooled backbone features (N, 1280) of uint8 images (array or :class:`~vienna_utils.pipeline.Rows`).
+
+    The backbone is ``weights.backbone`` (EfficientNetB0 or Lite0)."""
     images = Rows.of(images)
     return predict_batches(_backbone(images.shape[1], weights, seed), images, batch_size).astype(np.float32)
 

@@ -23,25 +23,34 @@ MODES = ("frozen", "top_blocks", "full")
 BACKBONE_NAME = "efficientnetb0"
 
 
-def _weights(weights) -> Weights:
-    return weights if isinstance(weights, Weights) else resolve_weights(weights)
+def _weights(weights, backbone=None) -> Weights:
+    if not isinstance(weights, Weights):
+        return resolve_weights(weights, backbone=backbone)
+    if backbone is not None and backbone != weights.backbone:
+        raise ValueError(f"backbone={backbone!r} but the weights are for {weights.backbone!r}")
+    return weights
 
 
-def build_backbone(image_size: int, weights="imagenet"):
-    """EfficientNetB0 without its top, global-average pooled to 1280 features.
+def build_backbone(image_size: int, weights="imagenet", backbone=None):
+    """EfficientNetB0 (or EfficientNet-Lite0) without its top, global-average pooled to 1280 features.
 
     Parameters
     ----------
     image_size : int
     weights : str, path or Weights
         See :func:`vienna_utils.weights.resolve_weights`.
+    backbone : {"efficientnet_b0", "efficientnet_lite0"}, optional
+        Default: the one ``weights`` names, else ``VIENNA_BACKBONE``, else EfficientNetB0.
     """
     keras = import_keras()
-    w = _weights(weights)
+    w = _weights(weights, backbone)
+    if w.backbone == "efficientnet_lite0":
+        from .lite0 import lite0_backbone
+        return lite0_backbone(image_size, w)
     backbone = keras.applications.EfficientNetB0(include_top=False, weights=w.keras_arg, pooling="avg",
                                                  input_shape=(image_size, image_size, 3),
                                                  name=BACKBONE_NAME)
-    if w.kind == "project":
+    if w.kind in ("project", "distilled"):
         from .pretrain import load_backbone_weights
         load_backbone_weights(backbone, w.path)
     return backbone
@@ -153,7 +162,7 @@ def augmentation(seed: int = 0):
 
 def build_model(n_labels: int, mode: str = "frozen", weights="imagenet", image_size: int = 224,
                 unfrozen_blocks: int = 2, dropout: float = 0.2, bias=None, augment: bool = True,
-                seed: int = 0, head: str = "plain"):
+                seed: int = 0, head: str = "plain", backbone=None):
     """EfficientNetB0 (ImageNet-style backbone) + pooling + dropout + sigmoid head.
 
     Parameters
@@ -177,6 +186,8 @@ def build_model(n_labels: int, mode: str = "frozen", weights="imagenet", image_s
         every weight initialised at random, so the model is the same whatever ran before.
     head : {"plain", "posted"}
         See :func:`build_head`.
+    backbone : {"efficientnet_b0", "efficientnet_lite0"}, optional
+        See :func:`build_backbone`.
 
     Returns
     -------
@@ -186,7 +197,7 @@ def build_model(n_labels: int, mode: str = "frozen", weights="imagenet", image_s
     """
     keras = import_keras()
     keras.utils.set_random_seed(seed)
-    w = _weights(weights)
+    w = _weights(weights, backbone)
     backbone = build_backbone(image_size, w)
     # Pretrained: BatchNormalization frozen and in inference mode (training=False), so small
     # fine-tuning batches cannot overwrite the pretrained statistics. Random init has no
@@ -198,7 +209,7 @@ def build_model(n_labels: int, mode: str = "frozen", weights="imagenet", image_s
     x = augmentation(seed)(inp) if augment else CastImages(name="cast")(inp)
     x = backbone(x) if (random_init and mode != "frozen") else backbone(x, training=False)
     out = _head_layers(x, keras, n_labels, head, dropout, bias)
-    model = keras.Model(inp, out, name=f"efficientnetb0_{mode}")
+    model = keras.Model(inp, out, name=f"{backbone.name}_{mode}")
     model.backbone = backbone
     model.weights_info = w
     model.mode = mode
@@ -206,7 +217,7 @@ def build_model(n_labels: int, mode: str = "frozen", weights="imagenet", image_s
 
 
 def posted_model(n_labels: int, weights="imagenet", image_size: int = 224, freeze_first: int = 20,
-                 seed: int = 0):
+                 seed: int = 0, backbone=None):
     """The architecture the reader posted, reproduced as written.
 
     EfficientNetB0 (``include_top=False``), then GlobalAveragePooling2D,
@@ -216,13 +227,20 @@ def posted_model(n_labels: int, weights="imagenet", image_size: int = 224, freez
     and everything after them trains, BatchNormalization included. ``seed``
     is set with ``keras.utils.set_random_seed`` first, so the head's initial
     weights do not depend on what ran before (e.g. whether a cache existed).
+    With ``backbone="efficientnet_lite0"`` the frozen layers are the same
+    ones by name (up to ``block2a_expand_activation``), whatever their count.
     """
     keras = import_keras()
     keras.utils.set_random_seed(seed)
-    w = _weights(weights)
-    base = keras.applications.EfficientNetB0(include_top=False, weights=w.keras_arg,
-                                             input_shape=(image_size, image_size, 3))
-    if w.kind == "project":
+    w = _weights(weights, backbone)
+    if w.backbone == "efficientnet_lite0":
+        from .lite0 import lite0_backbone
+        base = lite0_backbone(image_size, w, pooling=None)
+        freeze_first = 1 + [layer.name for layer in base.layers].index("block2a_expand_activation")
+    else:
+        base = keras.applications.EfficientNetB0(include_top=False, weights=w.keras_arg,
+                                                 input_shape=(image_size, image_size, 3))
+    if w.kind in ("project", "distilled"):
         from .pretrain import load_backbone_weights
         load_backbone_weights(base, w.path)
     for layer in base.layers[:freeze_first]:

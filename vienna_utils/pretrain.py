@@ -34,10 +34,16 @@ from .synthetic.fonts import font_dir, load_font
 from .config import PROJECT_ROOT
 
 __all__ = ["glyph_classes", "render_glyph", "GlyphBatches", "overlap_with_embedded", "pretrain",
-           "save_backbone", "load_backbone_weights", "DEFAULT_WEIGHTS", "WEIGHTS_DIR"]
+           "save_backbone", "load_backbone_weights", "DEFAULT_WEIGHTS", "DISTILLED_WEIGHTS", "PROBE_FILE",
+           "WEIGHTS_DIR"]
 
 WEIGHTS_DIR = PROJECT_ROOT / "data" / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "efficientnetb0_glyphs.npz"
+#: EfficientNetB0 distilled from EfficientNet-Lite0's ImageNet features (``--teacher efficientnet_lite0``).
+DISTILLED_WEIGHTS = WEIGHTS_DIR / "efficientnetb0_distilled.npz"
+#: The frozen-feature probe of the project's backbones (benchmarks/bench_backbones.py writes it);
+#: ``fallback="best"`` reads it.
+PROBE_FILE = WEIGHTS_DIR / "probe.json"
 FONTS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf",
          "DejaVuSansMono.ttf", "DejaVuSans-Oblique.ttf", "STIXGeneral.ttf", "STIXGeneralBol.ttf",
          "STIXGeneralItalic.ttf")
@@ -205,14 +211,38 @@ def save_backbone(backbone, path: Path) -> str:
 
 
 def load_backbone_weights(backbone, path: Path):
-    """Set a backbone's weights from :func:`save_backbone`'s file (float16 -> the model's dtypes)."""
+    """Set a backbone's weights from :func:`save_backbone`'s file (float16 -> the model's dtypes).
+
+    Raises
+    ------
+    vienna_utils.weights.WeightsError
+        The file cannot be read, lacks an array, or its arrays do not fit this
+        backbone; the message names the file, the first mismatch and the fix.
+    """
+    from .weights import WeightsError
     current = backbone.get_weights()
-    with np.load(path) as z:
-        stored = [z[f"w{i:04d}"] for i in range(len(z.files))]
-    if len(stored) != len(current) or any(s.shape != c.shape for s, c in zip(stored, current)):
-        raise ValueError(f"{path}: {len(stored)} stored weights do not match the {len(current)} of this "
-                         "EfficientNetB0 backbone; the file was not made by vienna_utils.pretrain for it.")
-    backbone.set_weights([s.astype(c.dtype) for s, c in zip(stored, current)])
+    fix = ("restore it from git (git checkout -- data/weights) or make it again with "
+           "python -m vienna_utils.pretrain")
+    want = [f"w{i:04d}" for i in range(len(current))]
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            names = set(z.files)
+            stored = [z[n] for n in want if n in names]
+    except Exception as e:  # a damaged archive: BadZipFile, EOFError, ValueError, OSError ...
+        raise WeightsError(f"{path} cannot be read as backbone weights ({type(e).__name__}: {e}): {fix}.") from e
+    missing = [n for n in want if n not in names]
+    if missing:
+        raise WeightsError(f"{path} holds {len(names)} arrays and lacks {missing[0]} (of the {len(current)} "
+                           f"this {backbone.name} backbone needs): {fix}.")
+    extra = len(names) - len(want)
+    bad = next((i for i, (s_, c) in enumerate(zip(stored, current)) if s_.shape != c.shape), None)
+    if bad is not None or extra:
+        where = (f"array w{bad:04d} has shape {stored[bad].shape}, the backbone's weight {bad} has shape "
+                 f"{current[bad].shape}" if bad is not None else f"it holds {extra} arrays more than the "
+                 f"{len(current)} of this backbone")
+        raise WeightsError(f"{path} does not fit this {backbone.name} backbone ({where}): it was made for "
+                           f"another architecture or image setup; {fix}.")
+    backbone.set_weights([s_.astype(c.dtype) for s_, c in zip(stored, current)])
 
 
 def pretrain(out: Path = DEFAULT_WEIGHTS, n_classes: int = 600, image_size: int = 64, batch_size: int = 64,
@@ -308,7 +338,11 @@ def _earlier_stages(init: Path, n_classes: int) -> list:
         raise FileNotFoundError(f"{init}: to continue pretraining, the weights file and its provenance "
                                 f"{prov_path.name} must both exist; run python -m vienna_utils.pretrain "
                                 "without --init first.")
-    prov = json.loads(prov_path.read_text(encoding="utf-8"))
+    try:
+        prov = json.loads(prov_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise ValueError(f"{prov_path}: the provenance of {init.name} is damaged or truncated ({e}); restore it "
+                         "(git checkout -- data/weights) before continuing from it.") from e
     md5 = hashlib.md5(init.read_bytes()).hexdigest()
     if prov.get("md5") != md5:
         raise ValueError(f"{init}: md5 {md5} differs from {prov.get('md5')} in {prov_path.name}; the file "
@@ -331,21 +365,44 @@ def _per_block(classes) -> dict:
     return out
 
 
-def main():  # pragma: no cover - command line
+def main(argv=None):
+    """``python -m vienna_utils.pretrain``: the glyph task, or with ``--teacher`` distillation (vienna_utils.distill)."""
     import argparse
-    ap = argparse.ArgumentParser(description="Pretrain EfficientNetB0 on the glyph task.")
-    ap.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS)
+    ap = argparse.ArgumentParser(description="Pretrain EfficientNetB0 on the glyph task, or distil it from "
+                                             "EfficientNet-Lite0's ImageNet features (--teacher efficientnet_lite0).")
+    ap.add_argument("--teacher", choices=["efficientnet_lite0"], help="distil from this teacher instead")
+    ap.add_argument("--out", type=Path, help=f"default {DEFAULT_WEIGHTS.name}, with --teacher "
+                                             f"{DISTILLED_WEIGHTS.name} (in {WEIGHTS_DIR})")
     ap.add_argument("--classes", type=int, default=600)
-    ap.add_argument("--image-size", type=int, default=64)
-    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--image-size", type=int, help="default 64 (glyphs), 96 (distillation)")
+    ap.add_argument("--batch-size", type=int, help="default 64 (glyphs), 128 (distillation)")
     ap.add_argument("--minutes", type=float, default=60.0)
     ap.add_argument("--max-steps", type=int)
     ap.add_argument("--learning-rate", type=float, default=2e-3)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--init", type=Path, help="continue from these saved backbone weights (see pretrain())")
-    a = ap.parse_args()
-    prov = pretrain(a.out, a.classes, a.image_size, a.batch_size, a.minutes, a.max_steps, seed=a.seed,
-                    learning_rate=a.learning_rate, log=lambda m: print(m, flush=True), init=a.init)
+    ap.add_argument("--init", help="glyphs: continue from these saved weights (see pretrain()); with --teacher: "
+                                   "'random' (default), 'glyph', or a distilled file to continue")
+    d = ap.add_argument_group("distillation (--teacher)")
+    d.add_argument("--mark-seed", type=int, help="seed of the generated marks (default 1000 + seed)")
+    d.add_argument("--pool", type=int, default=20000, help="images rendered up front and kept refreshed")
+    d.add_argument("--workers", type=int, help="rendering processes (default: all cores)")
+    d.add_argument("--glyph-fraction", type=float, default=0.25)
+    d.add_argument("--logit-weight", type=float, default=0.5, help="ImageNet-logit KL term (0: features only)")
+    d.add_argument("--temperature", type=float, default=2.0)
+    d.add_argument("--epoch-steps", type=int, default=50, help="steps between learning-rate updates")
+    d.add_argument("--steps-per-execution", type=int, default=1)
+    a = ap.parse_args(argv)
+    say = lambda m: print(m, flush=True)  # noqa: E731
+    if a.teacher:
+        from .distill import distill
+        prov = distill(a.out or DISTILLED_WEIGHTS, a.init or "random", a.image_size or 96, a.batch_size or 128,
+                       a.minutes, a.max_steps, a.learning_rate, a.seed, a.mark_seed, a.pool, a.workers,
+                       a.glyph_fraction, a.logit_weight, a.temperature, a.epoch_steps, a.steps_per_execution,
+                       log=say)
+    else:
+        prov = pretrain(a.out or DEFAULT_WEIGHTS, a.classes, a.image_size or 64, a.batch_size or 64, a.minutes,
+                        a.max_steps, seed=a.seed, learning_rate=a.learning_rate, log=say,
+                        init=Path(a.init) if a.init else None)
     print(json.dumps(prov, indent=2))
 
 
