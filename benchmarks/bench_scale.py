@@ -21,7 +21,6 @@ STAGES = ["load", "health", "encode", "split", "embeddings", "head", "top-blocks
 
 def child(n: int, size: int, folder: Path):
     os.environ.setdefault("VIENNA_CACHE_DIR", str(folder / "cache"))
-    import numpy as np
     from vienna_utils import data, features, metrics, splits, train, vienna
     from vienna_utils.pipeline import Rows, image_array, predict_batches
     from vienna_utils.weights import resolve_weights
