@@ -2,7 +2,8 @@
 
 Runs load -> health -> encode -> split -> embeddings -> head -> one top-blocks epoch -> evaluate, each size
 in a fresh process, and prints per stage the throughput (items/s), the peak resident memory added by the
-stage (MB above the RSS before it) and the process's peak RSS, then how each grows from N to 4N.
+stage (MB above the RSS before it; the head and top-blocks stages include building and tracing their model,
+a cost that does not depend on N) and the process's peak RSS, then how each grows from N to 4N.
 Usage: python benchmarks/bench_scale.py [N] [--size 96]   (default N=500; L3D itself is 224 px: --size 224)
 """
 import argparse
