@@ -362,9 +362,12 @@ class ArrayCache:
                 if block.shape != (e - s, *self.shape[1:]):
                     raise ValueError(f"{self.what}: chunk {i} has shape {block.shape}, "
                                      f"expected {(e - s, *self.shape[1:])}")
-                os.pwrite(fd, block.tobytes(), len(header) + s * self.row_bytes)
-                (marks / f"{i}").write_text(str(zlib.crc32(block)))  # done-marker, after the bytes
-                done[i] = zlib.crc32(block)
+                raw = memoryview(block.reshape(-1)).cast("B")  # no copy
+                written = os.pwrite(fd, raw, len(header) + s * self.row_bytes)
+                if written != len(raw):
+                    raise OSError(errno.ENOSPC, f"short write to {partial}")
+                done[i] = zlib.crc32(raw)
+                (marks / f"{i}").write_text(str(done[i]))  # done-marker, after the bytes
             os.fsync(fd)
         finally:
             os.close(fd)
