@@ -24,7 +24,9 @@ def make_l3d(folder, n: int, seed: int = 0) -> Path:
     prevalence = np.array([0.38, 0.37, 0.2, 0.1, 0.08, 0.05, 0.03, 0.02, 0.01, 0.3])
     records = []
     for i in range(n):
-        on = np.flatnonzero(rng.random(len(CATEGORIES)) < prevalence) or [int(rng.integers(len(CATEGORIES)))]
+        on = np.flatnonzero(rng.random(len(CATEGORIES)) < prevalence)
+        if len(on) == 0:
+            on = [int(rng.integers(len(CATEGORIES)))]
         codes = [CATEGORIES[k] for k in on]
         img = Image.new("RGB", (256, 256), "white")
         draw = ImageDraw.Draw(img)

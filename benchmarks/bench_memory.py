@@ -89,13 +89,15 @@ def main():
     import keras
     print(f"# memory: {a.size} px, random-init EfficientNetB0, backend {keras.backend.backend()}, "
           f"{os.cpu_count()} CPUs; data in {folder}")
-    small, big = run("build", folder, a.n, a.size), run("build", folder, a.big, a.size)
+    small = run("build", folder, a.n, a.size)
+    print(f"embeddings(), first build, {a.n} images: peak RSS {small['peak_mb']:.0f} MB", flush=True)
+    big = run("build", folder, a.big, a.size)
     diff = big["peak_mb"] - small["peak_mb"]
     print(f"embeddings(), first build: peak RSS {small['peak_mb']:.0f} MB ({a.n} images, {small['seconds']:.0f} s), "
           f"{big['peak_mb']:.0f} MB ({a.big} images, {big['seconds']:.0f} s): +{diff:.0f} MB   "
           f"target <= 60: {'met' if diff <= 60 else 'NOT met'}")
     print(f"features vs in-memory predict ({a.n} images): max |diff| {small['max_abs_diff']:.2e}   "
-          f"target <= 1e-5: {'met' if small['max_abs_diff'] <= 1e-5 else 'NOT met'}")
+          f"target <= 1e-5: {'met' if small['max_abs_diff'] <= 1e-5 else 'NOT met'}", flush=True)
     hit = run("hit", folder, a.big, a.size)
     print(f"cache hit, {a.big} images (embeddings + image cache): +{hit['added_mb']:.0f} MB, cached="
           f"{hit['cached']}   target < 50: {'met' if hit['added_mb'] < 50 and hit['cached'] else 'NOT met'}")

@@ -2,7 +2,8 @@
 
 Runs load -> health -> encode -> split -> embeddings -> head -> one top-blocks epoch -> evaluate, each size
 in a fresh process, and prints per stage the throughput (items/s), the peak resident memory added by the
-stage (MB above the RSS before it) and the process's peak RSS, then how each grows from N to 4N.
+stage (MB above the RSS before it; the head and top-blocks stages include building and tracing their model,
+a cost that does not depend on N) and the process's peak RSS, then how each grows from N to 4N.
 Usage: python benchmarks/bench_scale.py [N] [--size 96]   (default N=500; L3D itself is 224 px: --size 224)
 """
 import argparse
@@ -21,7 +22,6 @@ STAGES = ["load", "health", "encode", "split", "embeddings", "head", "top-blocks
 
 def child(n: int, size: int, folder: Path):
     os.environ.setdefault("VIENNA_CACHE_DIR", str(folder / "cache"))
-    import numpy as np
     from vienna_utils import data, features, metrics, splits, train, vienna
     from vienna_utils.pipeline import Rows, image_array, predict_batches
     from vienna_utils.weights import resolve_weights

@@ -217,3 +217,13 @@ def test_image_array_is_a_checked_memory_map(tmp_path, monkeypatch):
         b = pipeline.image_array(paths, 16)
     assert any(issubclass(x.category, CacheWarning) for x in w)
     np.testing.assert_array_equal(a, b)
+
+
+def test_rows_of_a_rebuilt_cache_come_from_the_new_file(tmp_path):
+    data = _data(n=6, dtype=np.uint8)
+    c = _cache(tmp_path, data)
+    first = c.build(Filler(data))
+    np.testing.assert_array_equal(cache.read_rows(first, [5, 0]), data[[5, 0]])
+    os.unlink(c.path)  # the cache is rebuilt (new file, same name) with other bytes
+    second = c.build(Filler(data + 1))
+    np.testing.assert_array_equal(cache.read_rows(second, [5, 0]), data[[5, 0]] + 1)

@@ -46,7 +46,8 @@ def test_fine_tune_runs_two_phases_on_images():
     imgs = rng.integers(0, 255, (12, 32, 32, 3), dtype=np.uint8)
     y = (rng.random((12, 2)) < 0.5).astype("float32")
     w = resolve_weights("none")
-    head = train.fit_head(rng.normal(size=(12, 1280)).astype("float32"), y, rng.normal(size=(4, 1280)).astype("float32"),
+    head = train.fit_head(rng.normal(size=(12, 1280)).astype("float32"), y,
+                          rng.normal(size=(4, 1280)).astype("float32"),
                           y[:4], train.FitConfig(epochs=1)).model
     res = train.fine_tune(imgs[:8], y[:8], imgs[8:], y[8:], head, "top_blocks", w,
                           train.FitConfig(epochs=1, batch_size=4, learning_rate=1e-4))

@@ -131,10 +131,16 @@ _fds: dict = {}
 
 
 def _fd(path: str) -> int:
+    """A read-only descriptor of the file now at ``path`` (a rebuilt cache is a new file: a new descriptor)."""
+    ino = os.stat(path).st_ino
     with _lock:
-        if path not in _fds:
-            _fds[path] = os.open(path, os.O_RDONLY)
-        return _fds[path]
+        old = _fds.get(path)
+        if old is not None and old[0] == ino:
+            return old[1]
+        _fds[path] = (ino, os.open(path, os.O_RDONLY))
+        if old is not None:
+            os.close(old[1])
+        return _fds[path][1]
 
 
 def _whole_file_memmap(x) -> bool:
@@ -316,8 +322,9 @@ class ArrayCache:
         except OSError as e:
             if e.errno not in _UNWRITABLE:
                 raise
-            if self.path.is_file() and self.load() is not None:
-                return self.load()
+            hit = self.load() if self.path.is_file() else None
+            if hit is not None:
+                return hit
             tmp = Path(tempfile.mkdtemp(prefix="vienna-cache-"))
             atexit.register(shutil.rmtree, tmp, ignore_errors=True)
             _note(f"{self.what}: cannot write to {self.folder} ({e.strerror or e}); caching is optional, so "
@@ -355,9 +362,12 @@ class ArrayCache:
                 if block.shape != (e - s, *self.shape[1:]):
                     raise ValueError(f"{self.what}: chunk {i} has shape {block.shape}, "
                                      f"expected {(e - s, *self.shape[1:])}")
-                os.pwrite(fd, block.tobytes(), len(header) + s * self.row_bytes)
-                (marks / f"{i}").write_text(str(zlib.crc32(block)))  # done-marker, after the bytes
-                done[i] = zlib.crc32(block)
+                raw = memoryview(block.reshape(-1)).cast("B")  # no copy
+                written = os.pwrite(fd, raw, len(header) + s * self.row_bytes)
+                if written != len(raw):
+                    raise OSError(errno.ENOSPC, f"short write to {partial}")
+                done[i] = zlib.crc32(raw)
+                (marks / f"{i}").write_text(str(done[i]))  # done-marker, after the bytes
             os.fsync(fd)
         finally:
             os.close(fd)

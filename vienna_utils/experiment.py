@@ -220,7 +220,10 @@ class Experiment:
         return arr
 
     def train_features(self, train_idx) -> Rows:
-        """Features of the training rows (read in batches); a repeated row (an oversampled copy) gets an augmented copy's."""
+        """Features of the training rows, read in batches.
+
+        A repeated row (an oversampled copy) gets an augmented copy's features.
+        """
         tr = np.asarray(train_idx)
         _, first = np.unique(tr, return_index=True)
         repeat = np.ones(len(tr), dtype=bool)

@@ -154,20 +154,20 @@ class Batches(keras.utils.PyDataset):
         self.y = None if y is None else np.asarray(y, dtype="float32")
         if self.y is not None and len(self.y) != len(self.x):
             raise ValueError(f"{len(self.x)} rows but {len(self.y)} labels")
-        self.batch_size, self.shuffle, self.seed, self.epoch = batch_size, shuffle, seed, 0
+        self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
+        self._start_epoch(0)
+
+    def _start_epoch(self, epoch):
+        self.epoch = epoch
+        n = len(self.x)
+        self.order = np.random.default_rng([self.seed, epoch]).permutation(n) if self.shuffle else np.arange(n)
 
     def __len__(self):
         return math.ceil(len(self.x) / self.batch_size)
 
     def positions(self, i) -> np.ndarray:
         """Row positions of batch ``i`` in the current epoch's order."""
-        sl = slice(i * self.batch_size, (i + 1) * self.batch_size)
-        if not self.shuffle:
-            return np.arange(len(self.x))[sl]
-        if getattr(self, "_order_epoch", None) != self.epoch:  # one permutation per epoch, not per batch
-            self._order = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.x))
-            self._order_epoch = self.epoch
-        return self._order[sl]
+        return self.order[i * self.batch_size:(i + 1) * self.batch_size]
 
     def __getitem__(self, i):
         idx = self.positions(i)
@@ -175,7 +175,7 @@ class Batches(keras.utils.PyDataset):
         return x if self.y is None else (x, self.y[idx])
 
     def on_epoch_end(self):
-        self.epoch += 1
+        self._start_epoch(self.epoch + 1)
 
 
 class ImageSequence(keras.utils.PyDataset):
