@@ -199,6 +199,9 @@ def test_verdicts_need_both_the_bootstrap_and_every_seed_pair(seeded):
     assert lines[0].startswith("Use better (frozen): its mAP is above the baseline's beyond both")
     assert lines[-1] == "Not judged, too few training seeds: two_seeds (frozen)."
     assert not any("mixed" in line for line in lines[:-1])
+    described = comparison.verdict_lines(t)
+    assert described[0].startswith("better (frozen), 3 / 3 seeds paired: mAP +")
+    assert described[0].endswith(": better")
 
 
 def test_records_table_averages_over_seeds(seeded):

@@ -16,7 +16,8 @@ from .metrics import bootstrap_difference, bootstrap_weights, label_ap_resamples
 from .results import RecordError, as_record, load_scores
 
 __all__ = ["summary_table", "change_against", "chance_map", "latest_by_approach", "by_configuration",
-           "records_table", "per_label_ap", "against_baseline", "unfreezing_effect", "recommend", "pretraining_gap"]
+           "records_table", "per_label_ap", "against_baseline", "verdict_lines", "unfreezing_effect",
+           "recommend", "pretraining_gap"]
 
 
 def summary_table(runs: dict, tuned: bool = True) -> pd.DataFrame:
@@ -288,6 +289,23 @@ def unfreezing_effect(records: list, folder=None, baseline: str = "baseline", n_
         return None
     got = _compare(*runs, folder, _ResampledAP(folder, n_boot, seed), min_seeds)
     return None if isinstance(got, str) else got["mAP"]
+
+
+def verdict_lines(vs: pd.DataFrame) -> list:
+    """One readable line per row of :func:`against_baseline`: change, interval, seed range and verdict."""
+    lines = []
+    for (approach, mode), row in vs.iterrows():
+        head = f"{approach} ({mode})"
+        if isinstance(row.get("note"), str) and row["note"]:
+            lines.append(f"{head}: {row['note']}")
+            continue
+        parts = []
+        for name in ("mAP", "tail mAP"):
+            seeds = f", per seed {row[f'{name} seed range']}" if row.get(f"{name} seed range") else ""
+            parts.append(f"{name} {row[f'{name} change']:+.3f} (95% interval {row[f'{name} 95% interval']}"
+                         f"{seeds}): {row[f'{name} verdict']}")
+        lines.append(f"{head}, {row['seeds']} seeds paired: " + "; ".join(parts))
+    return lines
 
 
 _VERDICTS = ("better", "worse", "no clear difference", "no clear difference (seeds disagree)")
