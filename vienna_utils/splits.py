@@ -86,8 +86,12 @@ def _stratified_cut(Y, idx, fraction, seed):
         return idx, idx[:0]
     if fraction >= 1:
         return idx[:0], idx
+    strata = Y[idx]
+    unlabelled = ~strata.any(axis=1)
+    if unlabelled.any():  # "no label" is a stratum of its own, else those rows fill whatever split is short
+        strata = np.column_stack([strata, unlabelled.astype(strata.dtype)])
     msss = MultilabelStratifiedShuffleSplit(n_splits=1, test_size=fraction, random_state=seed % _SEED_LIMIT)
-    rest, cut = next(msss.split(np.zeros(len(idx)), _stratify_target(Y[idx])))
+    rest, cut = next(msss.split(np.zeros(len(idx)), _stratify_target(strata)))
     return idx[np.sort(rest)], idx[np.sort(cut)]
 
 
