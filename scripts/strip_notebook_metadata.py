@@ -18,10 +18,12 @@ def strip(path: str) -> None:
     nb["metadata"] = {k: v for k, v in nb.get("metadata", {}).items() if k in ("kernelspec", "language_info")}
     for cell in nb.get("cells", []):
         cell["metadata"] = {k: v for k, v in cell.get("metadata", {}).items() if k == "tags"}
+    mode = os.stat(path).st_mode & 0o777
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".ipynb.tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(nb, f, indent=1, ensure_ascii=False)
         f.write("\n")
+    os.chmod(tmp, mode)
     os.replace(tmp, path)
 
 
