@@ -1,8 +1,10 @@
-# Quickstart:  make run   (install, build the embedded dataset, execute the walkthrough)
+# Quickstart:  make run   (install, build the embedded dataset, execute the walkthrough;
+#                          make run DATA=labels.csv runs it on your CSV manifest)
 #              make test  (unit tests + notebooks under nbval)
 #              make lab   (JupyterLab on notebooks/ with the project's kernel)
 PYTHON  ?= python3
 PROFILE ?= quick
+DATA    ?=
 VENV    := .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
@@ -35,7 +37,7 @@ run: data
 		name=$$(basename $$nb .ipynb); \
 		echo "== $$name ($(PROFILE) profile)"; \
 		VIENNA_PROFILE=$(PROFILE) $(VENV)/bin/papermill --kernel $(KERNEL) --cwd notebooks \
-			-p profile $(PROFILE) $$nb build/$$name.ipynb; \
+			-p profile $(PROFILE) $(if $(DATA),-p data_csv $(abspath $(DATA))) $$nb build/$$name.ipynb; \
 		$(VENV)/bin/jupyter nbconvert --log-level WARN --to html build/$$name.ipynb --output-dir build; \
 	done
 	@echo; echo "Results:"; \

@@ -51,7 +51,7 @@ def test_sidecar_holds_labels_thresholds_size_level_and_weights(saved):
 
 
 def test_predictions_equal_model_predict_and_pass_their_thresholds(saved, loaded):
-    model, path, images, thresholds = saved
+    model, _, images, thresholds = saved
     assert loaded.labels == LABELS and loaded.image_size == 32
     x = np.stack([load_image(p, 32) for p in images]).astype("float32")
     expected = model.predict(x, verbose=0)
