@@ -1,10 +1,12 @@
-# Quickstart:  make run   (install, build the embedded dataset, execute the walkthrough)
+# Quickstart:  make run   (install, build the embedded dataset, execute the walkthrough;
+#                          make run DATA=labels.csv runs it on your CSV manifest)
 #              make test  (unit tests under TensorFlow, Keras tests again under JAX, notebooks under nbval)
 #              make lab   (JupyterLab on notebooks/ with the project's kernel)
 #              make lint  (ruff, configured in pyproject.toml)
 #              make notebooks  (re-execute the committed notebooks in place, quick profile, in order)
 PYTHON  ?= python3
 PROFILE ?= quick
+DATA    ?=
 VENV    := .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
@@ -41,7 +43,8 @@ run: data
 	@set -e; for nb in notebooks/[0-9][0-9]_*.ipynb; do \
 		name=$$(basename $$nb .ipynb); \
 		echo "== $$name ($(PROFILE) profile)"; \
-		VIENNA_PROFILE=$(PROFILE) $(EXECUTE) --profile $(PROFILE) $$nb build/$$name.ipynb; \
+		VIENNA_PROFILE=$(PROFILE) $(EXECUTE) --profile $(PROFILE) $(if $(DATA),--param data_csv $(abspath $(DATA))) \
+			$$nb build/$$name.ipynb; \
 		$(HTML) build/$$name.ipynb --output-dir build; \
 	done
 	@echo; echo "Results:"; \
@@ -75,7 +78,8 @@ notebooks: $(STAMP)
 	@set -e; cd notebooks; for nb in [0-9][0-9]_*.ipynb; do \
 		echo "== $$nb (quick profile, in place)"; \
 		VIENNA_PROFILE=quick $(EXECUTE) $$nb $$nb; \
-	done
+	done; \
+	../$(PY) ../tools/strip_notebook_metadata.py [0-9][0-9]_*.ipynb
 
 lab: data
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks

@@ -33,7 +33,7 @@ def folder(tmp_path):
 
 def test_against_baseline_calls_only_what_the_test_set_supports(folder):
     recs = results.load_records(folder)
-    t = comparison.against_baseline(recs, folder, n_boot=200)
+    t = comparison.against_baseline(recs, folder, n_boot=200, min_seeds=1)
     assert t.loc[("better", "frozen"), "mAP verdict"] == "better"
     assert t.loc[("better", "frozen"), "tail mAP verdict"] == "better"
     assert t.loc[("better", "frozen"), "mAP change"] > 0.2
@@ -57,13 +57,13 @@ def test_records_table_keeps_the_last_record_of_each_approach_and_mode(folder):
 
 def test_recommend_follows_the_verdicts(folder):
     recs = results.load_records(folder)
-    vs = comparison.against_baseline(recs, folder, n_boot=200)
+    vs = comparison.against_baseline(recs, folder, n_boot=200, min_seeds=1)
     lines = comparison.recommend(vs)
     assert lines[0].startswith("Use better (frozen)")
     assert any("raise(s) tail mAP" in line and "better (frozen)" in line for line in lines)
     assert not any(line.startswith("Avoid") for line in lines)
     only_same = vs.loc[[("same", "frozen")]]
-    assert comparison.recommend(only_same)[0].startswith("Live with it (approach 5): none of the 1 runs")
+    assert comparison.recommend(only_same)[0].startswith("Live with it (approach 5): none of the 1 configurations")
     worse = vs.loc[[("better", "frozen")]].assign(**{"mAP verdict": "worse", "tail mAP verdict": "worse"})
     assert comparison.recommend(worse)[-1].startswith("Avoid better (frozen)")
 
@@ -75,17 +75,18 @@ def test_unfreezing_effect_needs_both_baseline_runs(folder, tmp_path):
     y, s = results.load_scores(base, folder)
     results.save_record({**base, "run": "nb_baseline_top_blocks", "mode": "top_blocks"}, tmp_path,
                         scores=(y, np.clip(s + y * 0.8, 0, 1)))
-    eff = comparison.unfreezing_effect(results.load_records(folder), folder, n_boot=200)
-    assert eff["verdict"] == "a better"
-    line = comparison.recommend(comparison.against_baseline(recs, folder, n_boot=50), eff)[-1]
-    assert line.startswith("Unfreezing the top blocks helps (mAP +")
+    eff = comparison.unfreezing_effect(results.load_records(folder), folder, n_boot=200, min_seeds=1)
+    assert eff["verdict"] == "better" and eff["bootstrap verdict"] == "a better"
+    lines = comparison.recommend(comparison.against_baseline(recs, folder, n_boot=50), eff)
+    assert lines[-2].startswith("Unfreezing the top blocks helps (mAP +")
+    assert lines[-1].startswith("Not judged, too few training seeds: better (frozen)")
 
 
 def test_recommend_says_so_when_nothing_could_be_judged(folder):
     vs = comparison.against_baseline(results.load_records(folder), folder, n_boot=50)
     unjudged = vs.loc[[("unscored", "frozen"), ("dropped", "frozen")]]
     assert comparison.recommend(unjudged) == [
-        "No run could be judged against the baseline (see the note column): nothing to recommend yet."]
+        "No run could be judged against the baseline (see the seeds and note columns): nothing to recommend yet."]
 
 
 def _weights_rec(kind, mAP):
@@ -124,7 +125,7 @@ def test_only_approach_records_are_compared(folder):
 def test_damaged_scores_become_a_note_naming_the_file(folder):
     (folder / "nb_same_frozen.scores.npz").write_bytes(b"garbage")
     (folder / "nb_better_top_blocks.scores.npz").unlink()
-    t = comparison.against_baseline(results.load_records(folder), folder, n_boot=50)
+    t = comparison.against_baseline(results.load_records(folder), folder, n_boot=50, min_seeds=1)
     note = t.loc[("same", "frozen"), "note"]
     assert "nb_same_frozen.scores.npz: not the scores saved with run 'nb_same_frozen'" in note
     assert pd.isna(t.loc[("same", "frozen"), "mAP verdict"])
@@ -158,3 +159,62 @@ def test_chance_map_is_the_mean_test_prevalence_of_present_labels():
     data = SimpleNamespace(Y=Y, test=np.array([0, 1, 2, 3]))
     assert comparison.chance_map(data) == pytest.approx((0.75 + 0.25) / 2)
     assert comparison.chance_map(data, Y=Y[:, :1]) == pytest.approx(0.75)
+
+
+@pytest.fixture
+def seeded(tmp_path):
+    """Three seeds of a baseline (noise), of a clearly better run, and of a run whose seeds disagree."""
+    rng = np.random.default_rng(1)
+    y = (rng.random((300, 3)) < 0.25).astype(int)
+    labels, groups = ["01", "02", "03"], ["head", "tail", "tail"]
+    for s in (0, 1, 2):
+        seed = {"seed": s} if s else {"profile_settings": {"seed": 0}}  # seed 0: the profile's, not stored
+        results.save_record({**_rec("baseline", "frozen", labels, groups, mAP=0.2 + s / 100, **seed),
+                             "run": f"nb_baseline_frozen_s{s}"}, tmp_path, scores=(y, rng.random(y.shape)))
+        good = y * 0.7 + rng.random(y.shape) * 0.5
+        results.save_record({**_rec("better", "frozen", labels, groups, mAP=0.5 + s / 100, **seed),
+                             "run": f"nb_better_frozen_s{s}"}, tmp_path, scores=(y, good))
+        mixed = y.astype(float) if s == 0 else 1.0 - y  # one perfect seed, two that rank positives last
+        results.save_record({**_rec("mixed", "frozen", labels, groups, **seed), "run": f"nb_mixed_frozen_s{s}"},
+                            tmp_path, scores=(y, mixed))
+        if s < 2:
+            results.save_record({**_rec("two_seeds", "frozen", labels, groups, **seed),
+                                 "run": f"nb_two_seeds_frozen_s{s}"}, tmp_path, scores=(y, good))
+    return tmp_path / "runs"
+
+
+def test_verdicts_need_both_the_bootstrap_and_every_seed_pair(seeded):
+    recs = results.load_records(seeded)
+    assert {k: sorted(v) for k, v in comparison.by_configuration(recs).items()}[("better", "frozen")] == [0, 1, 2]
+    t = comparison.against_baseline(recs, seeded, n_boot=200)
+    assert t.loc[("better", "frozen"), "mAP verdict"] == "better"
+    assert t.loc[("better", "frozen"), "seeds"] == "3 / 3"
+    mixed = t.loc[("mixed", "frozen")]
+    assert mixed["mAP change"] > 0 and mixed["mAP 95% interval"].startswith("[+")  # the bootstrap alone: better
+    assert mixed["mAP verdict"] == "no clear difference (seeds disagree)"
+    low, high = (float(x) for x in mixed["mAP seed range"].strip("[]").split(","))
+    assert low < 0 < high
+    assert t.loc[("two_seeds", "frozen"), "mAP verdict"] == "not judged (2 seed pairs)"
+    lines = comparison.recommend(t)
+    assert lines[0].startswith("Use better (frozen): its mAP is above the baseline's beyond both")
+    assert lines[-1] == "Not judged, too few training seeds: two_seeds (frozen)."
+    assert not any("mixed" in line for line in lines[:-1])
+    described = comparison.verdict_lines(t)
+    assert described[0].startswith("better (frozen), 3 / 3 seeds paired: mAP +")
+    assert described[0].endswith(": better")
+
+
+def test_records_table_averages_over_seeds(seeded):
+    t = comparison.records_table(results.load_records(seeded))
+    row = t.loc[("baseline", "frozen")]
+    assert row["seeds"] == 3 and row["mAP"] == pytest.approx(0.21)
+    assert row["mAP sd"] == pytest.approx(0.01)
+    assert np.isnan(comparison.records_table(results.load_records(seeded)[:1])["mAP sd"].iloc[0])
+
+
+def test_per_label_ap_is_the_mean_over_seeds():
+    recs = [{**_rec("a", "frozen", ["01", "02"], ["head", "tail"], seed=s), "run": f"a{s}",
+             "per_label": {"label": ["01", "02"], "group": ["head", "tail"], "AP": [0.1 * s, 0.5]}}
+            for s in (1, 2, 3)]
+    t = comparison.per_label_ap(recs)
+    assert t["a, frozen"].tolist() == pytest.approx([0.2, 0.5])

@@ -28,7 +28,7 @@ ENCRYPTED_KERNEL = Config({"KernelManager": {"transport_encryption": "auto"}}
 
 
 def execute(notebook: str, output: str, profile: str | None = None, kernel: str = "vienna-lab",
-            cwd: str | None = None) -> None:
+            cwd: str | None = None, params: dict | None = None) -> None:
     """Run ``notebook`` top to bottom and write the executed copy to ``output`` (atomically).
 
     Parameters
@@ -40,6 +40,8 @@ def execute(notebook: str, output: str, profile: str | None = None, kernel: str 
     kernel : str
     cwd : str, optional
         Working directory of the kernel (default: the notebook's folder).
+    params : dict, optional
+        Further parameters to inject (e.g. ``{"data_csv": "/path/labels.csv"}``).
 
     Raises
     ------
@@ -52,7 +54,8 @@ def execute(notebook: str, output: str, profile: str | None = None, kernel: str 
     in_place = out.resolve() == Path(notebook).resolve()
     try:
         papermill.execute_notebook(
-            notebook, str(tmp), parameters={"profile": profile} if profile else {}, kernel_name=kernel,
+            notebook, str(tmp), parameters={**({"profile": profile} if profile else {}), **(params or {})},
+            kernel_name=kernel,
             cwd=cwd or str(Path(notebook).parent), config=ENCRYPTED_KERNEL)
     except BaseException:
         if tmp.exists() and not in_place:
@@ -72,8 +75,10 @@ def main(argv=None) -> int:
     ap.add_argument("--profile", default=None, help="inject this profile parameter (default: none)")
     ap.add_argument("--kernel", default="vienna-lab")
     ap.add_argument("--cwd", default=None, help="kernel working directory (default: the notebook's folder)")
+    ap.add_argument("--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                    help="inject a further parameter (a string), e.g. --param data_csv labels.csv")
     a = ap.parse_args(argv)
-    execute(a.notebook, a.output, profile=a.profile, kernel=a.kernel, cwd=a.cwd)
+    execute(a.notebook, a.output, profile=a.profile, kernel=a.kernel, cwd=a.cwd, params=dict(a.param))
     return 0
 
 

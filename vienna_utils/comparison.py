@@ -1,10 +1,11 @@
-"""Tables of runs and records, and each run against the baseline (notebook 09's step).
+"""Tables of runs and records, and each configuration against the baseline (notebook 09's step).
 
 :func:`summary_table`, :func:`change_against` and :func:`chance_map` tabulate the runs a notebook
-just made; :func:`records_table` and :func:`against_baseline` work on saved records. The comparison
-against the baseline is a paired bootstrap over the test images
-(:func:`vienna_utils.metrics.paired_bootstrap`) on the scores saved next to each record, so a
-difference is called only where the test set supports it.
+just made; :func:`records_table`, :func:`per_label_ap` and :func:`against_baseline` work on saved
+records, averaged over each configuration's training seeds (:func:`by_configuration`). A difference
+from the baseline is called only beyond two kinds of noise: the test set (a paired bootstrap over the
+test images, :func:`vienna_utils.metrics.bootstrap_difference`, on the seed-averaged per-label AP)
+and the training seed (every seed pair must point the same way).
 """
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ import pandas as pd
 from .metrics import bootstrap_difference, bootstrap_weights, label_ap_resamples
 from .results import RecordError, as_record, load_scores
 
-__all__ = ["summary_table", "change_against", "chance_map", "latest_by_approach", "records_table",
-           "against_baseline", "unfreezing_effect", "recommend", "pretraining_gap"]
+__all__ = ["summary_table", "change_against", "chance_map", "latest_by_approach", "by_configuration",
+           "records_table", "per_label_ap", "against_baseline", "verdict_lines", "unfreezing_effect",
+           "recommend", "pretraining_gap"]
 
 
 def summary_table(runs: dict, tuned: bool = True) -> pd.DataFrame:
@@ -57,20 +59,42 @@ def chance_map(data, Y=None) -> float:
     return float(p[p > 0].mean())
 
 
-def latest_by_approach(records: list) -> dict:
-    """``{(approach, mode): record}``, the last record (in the given order) winning.
+def _seed(record) -> int:
+    """The training seed of a record: its own, else its profile's (the default)."""
+    if record.seed is not None:
+        return int(record.seed)
+    return int((record.profile_settings or {}).get("seed", 0))
 
-    Only records of purpose ``"approach"`` are compared: any other (a seed or weights run, the posted
-    model) raises, naming the run; pick the records with
-    ``results.select(records, purpose="approach")``.
-    """
-    out = {}
+
+def _approach_records(records):
     for r in map(as_record, records):
         if r.purpose != "approach":
             raise ValueError(f"run {r.run!r} has purpose {r.purpose!r}: compare approaches only -- pass "
                              "results.select(records, purpose='approach')")
-        out[(r.approach, r.mode)] = r
-    return out
+        yield r
+
+
+def latest_by_approach(records: list) -> dict:
+    """``{(approach, mode): record}``, the last record (in the given order) winning.
+
+    Only records of purpose ``"approach"`` are compared: any other (a weights run, the posted
+    model) raises, naming the run; pick the records with
+    ``results.select(records, purpose="approach")``. :func:`by_configuration` keeps every seed.
+    """
+    return {(r.approach, r.mode): r for r in _approach_records(records)}
+
+
+def by_configuration(records: list) -> dict:
+    """``{(approach, mode): {seed: record}}``: every training seed of each configuration.
+
+    A record without a seed of its own has the profile's; of two records of one configuration and
+    seed, the later one (in the given order) wins. Purpose ``"approach"`` only, as
+    :func:`latest_by_approach`.
+    """
+    out = {}
+    for r in _approach_records(records):
+        out.setdefault((r.approach, r.mode), {})[_seed(r)] = r
+    return {key: dict(sorted(seeds.items())) for key, seeds in out.items()}
 
 
 def _scores(record, folder):
@@ -82,18 +106,41 @@ def _scores(record, folder):
     return got, "" if got is not None else "test scores not saved with the record (an older run): re-run its notebook"
 
 
+_SUMMARY = {"mAP": "mAP", "head mAP": "head_mAP", "medium mAP": "medium_mAP", "tail mAP": "tail_mAP"}
+
+
 def records_table(records: list) -> pd.DataFrame:
-    """One row per (approach, mode): mAP, head / medium / tail mAP, tuned macro F1, labels, training size, time."""
+    """One row per (approach, mode), averaged over its training seeds.
+
+    Columns: seeds, mAP and its standard deviation over seeds (``mAP sd``, NaN with one seed),
+    head / medium / tail mAP (with ``head mAP sd`` and ``tail mAP sd``), macro F1 at 0.5 and with
+    tuned thresholds, labels, training size and mean training time.
+    """
     rows = []
-    for (approach, mode), r in latest_by_approach(records).items():
-        m = r["metrics"]
-        rows.append({"approach": approach, "mode": mode, "notebook": r["notebook"], "mAP": m["mAP"],
-                     "head mAP": m["head_mAP"], "medium mAP": m["medium_mAP"], "tail mAP": m["tail_mAP"],
-                     "macro F1 tuned": r["metrics_tuned"]["macro_F1"], "labels": len(r["labels"]),
-                     "n train": r["n_train"], "train time": f"{r['seconds']:.1f} s"})
+    for (approach, mode), seeds in by_configuration(records).items():
+        recs = list(seeds.values())
+        m = {k: np.array([r["metrics"].get(v, np.nan) for r in recs], float) for k, v in _SUMMARY.items()}
+        sd = {k: float(np.std(v, ddof=1)) if len(v) > 1 else np.nan for k, v in m.items()}
+        rows.append({"approach": approach, "mode": mode, "notebook": recs[-1]["notebook"], "seeds": len(recs),
+                     "mAP": m["mAP"].mean(), "mAP sd": sd["mAP"], "head mAP": m["head mAP"].mean(),
+                     "head mAP sd": sd["head mAP"], "medium mAP": m["medium mAP"].mean(),
+                     "tail mAP": m["tail mAP"].mean(), "tail mAP sd": sd["tail mAP"],
+                     "macro F1 @0.5": np.mean([r["metrics"].get("macro_F1", np.nan) for r in recs]),
+                     "macro F1 tuned": np.mean([r["metrics_tuned"]["macro_F1"] for r in recs]),
+                     "labels": len(recs[-1]["labels"]), "n train": recs[-1]["n_train"],
+                     "train time": f"{np.mean([r['seconds'] for r in recs]):.1f} s"})
     if not rows:
         raise ValueError("no result records to compare: run the notebooks that train first (make run)")
     return pd.DataFrame(rows).set_index(["approach", "mode"])
+
+
+def per_label_ap(records: list) -> pd.DataFrame:
+    """Test AP per label (rows) and configuration (columns "approach, mode"), averaged over seeds."""
+    cols = {}
+    for (approach, mode), seeds in by_configuration(records).items():
+        aps = [pd.Series(r["per_label"]["AP"], index=r["per_label"]["label"], dtype=float) for r in seeds.values()]
+        cols[f"{approach}, {mode}"] = pd.concat(aps, axis=1).mean(axis=1)
+    return pd.DataFrame(cols)
 
 
 class _ResampledAP:
@@ -112,110 +159,199 @@ class _ResampledAP:
         return self._ap[record["run"]]
 
 
+def _macro(ap_row, y, mask):
+    """Macro AP over the masked labels that have a positive on the test set (row 0 of the resamples)."""
+    cols = np.flatnonzero((np.ones(y.shape[1], bool) if mask is None else mask) & y.any(axis=0))
+    return float(np.nanmean(ap_row[cols])) if len(cols) else np.nan
+
+
+def _judge(boot: dict, per_seed: list, min_seeds: int) -> str:
+    """A verdict only beyond both the bootstrap interval and the seed spread (every seed pair agrees)."""
+    if len(per_seed) < min_seeds:
+        return f"not judged ({len(per_seed)} seed pair{'s' if len(per_seed) != 1 else ''})"
+    if boot["verdict"] == "a better" and min(per_seed) > 0:
+        return "better"
+    if boot["verdict"] == "b better" and max(per_seed) < 0:
+        return "worse"
+    if boot["verdict"] != "no clear difference":
+        return "no clear difference (seeds disagree)"
+    return "no clear difference"
+
+
+def _compare(runs_a: dict, runs_b: dict, folder, ap, min_seeds, tail=None):
+    """Configuration a (``{seed: record}``) against b: dict of results per metric, or a note (str)."""
+    got = {}
+    for side, runs in (("a", runs_a), ("b", runs_b)):
+        for s, r in runs.items():
+            scores, note = _scores(r, folder)
+            if scores is None:
+                return note if side == "a" else f"baseline's {note}"
+            got[side, s] = (r, scores)
+    y = next(iter(got.values()))[1][0]
+    if any(sc[0].shape != y.shape or not np.array_equal(sc[0], y) for _, sc in got.values()):
+        return "a different test set from the baseline's: not comparable"
+    res = {k: ap(r, sc) for k, (r, sc) in got.items()}
+    mean_a = np.mean([res["a", s] for s in runs_a], axis=0)  # per-label AP averaged over seeds, per resample
+    mean_b = np.mean([res["b", s] for s in runs_b], axis=0)
+    paired = sorted(set(runs_a) & set(runs_b))
+    out = {}
+    for name, mask in (("mAP", None), ("tail mAP", tail)):
+        boot = bootstrap_difference(mean_a, mean_b, y, labels_mask=mask)
+        per_seed = [_macro(res["a", s][0], y, mask) - _macro(res["b", s][0], y, mask) for s in paired]
+        per_seed = [d for d in per_seed if np.isfinite(d)]
+        out[name] = {**boot, "per_seed": per_seed, "verdict": _judge(boot, per_seed, min_seeds),
+                     "bootstrap verdict": boot["verdict"]}
+    return out
+
+
 def against_baseline(records: list, folder=None, baseline: str = "baseline", n_boot: int = 1000,
-                     seed: int = 0) -> pd.DataFrame:
-    """Each run's mAP and tail mAP minus the baseline's of the same mode, with paired bootstrap intervals.
+                     seed: int = 0, min_seeds: int = 3) -> pd.DataFrame:
+    """Each configuration's mAP and tail mAP minus the baseline's of the same mode, over seeds and test images.
+
+    The change is the difference of the mAPs averaged over each configuration's training seeds. Two
+    kinds of noise are measured: the test set (a paired bootstrap over the test images of the
+    seed-averaged per-label AP: 95% interval) and the training seed (the difference of each seed
+    pair, same seed for both runs: its range). A difference is called "better" or "worse" only
+    when the interval excludes zero *and* every seed pair points the same way, with at least
+    ``min_seeds`` seed pairs; otherwise "no clear difference", or "not judged (n seed pairs)".
 
     Parameters
     ----------
     records : list of dict
-        Result records (see :func:`vienna_utils.results.load_records`).
+        Result records (see :func:`vienna_utils.results.load_records`), purpose "approach".
     folder : path, optional
-        Where the records and their ``.scores.npz`` files are (default ``results/runs``).
+        Where the records and their ``.scores.npz`` files are (default: where each was read from).
     baseline : str
         The approach every other run is compared with.
     n_boot, seed : int
         Bootstrap resamples and their seed.
+    min_seeds : int
+        Seed pairs needed for a verdict.
 
     Returns
     -------
     DataFrame
-        Indexed by (approach, mode); for "mAP" and "tail mAP": the difference on the
-        test set, the 95% interval and the verdict. Runs whose labels or test set
-        differ from the baseline's (approach 4), or without saved scores, get a
-        ``note`` saying so instead of a verdict.
+        Indexed by (approach, mode): ``seeds`` (paired seeds / seeds of the configuration), and for
+        "mAP" and "tail mAP" the change, its 95% bootstrap interval, the range of the per-seed
+        changes and the verdict. Runs whose labels or test set differ from the baseline's
+        (approach 4), or without saved scores, get a ``note`` instead of a verdict.
     """
-    latest = latest_by_approach(records)
+    configs = by_configuration(records)
     ap = _ResampledAP(folder, n_boot, seed)
     rows = []
-    for (approach, mode), r in latest.items():
+    for (approach, mode), runs in configs.items():
         if approach == baseline:
             continue
         row = {"approach": approach, "mode": mode, "note": ""}
-        base = latest.get((baseline, mode))
+        base = configs.get((baseline, mode))
         if base is None:
             row["note"] = f"no {baseline} run in mode {mode}"
-        elif r["labels"] != base["labels"]:
-            row["note"] = f"predicts {len(r['labels'])} labels, the baseline {len(base['labels'])}: not comparable"
+            rows.append(row)
+            continue
+        row["seeds"] = f"{len(set(runs) & set(base))} / {len(runs)}"
+        first, first_base = next(iter(runs.values())), next(iter(base.values()))
+        if any(r["labels"] != first["labels"] for r in runs.values()) or first["labels"] != first_base["labels"]:
+            row["note"] = (f"predicts {len(first['labels'])} labels, the baseline "
+                           f"{len(first_base['labels'])}: not comparable")
         else:
-            (got, note), (ref, base_note) = _scores(r, folder), _scores(base, folder)
-            if got is None or ref is None:
-                row["note"] = note or f"baseline's {base_note}"
-            elif got[0].shape != ref[0].shape or not np.array_equal(got[0], ref[0]):
-                row["note"] = "a different test set from the baseline's: not comparable"
+            tail = np.asarray(first_base["per_label"]["group"]) == "tail"
+            got = _compare(runs, base, folder, ap, min_seeds, tail)
+            if isinstance(got, str):
+                row["note"] = got
             else:
-                tail = np.asarray(base["per_label"]["group"]) == "tail"
-                for name, mask in (("mAP", None), ("tail mAP", tail)):
-                    b = bootstrap_difference(ap(r, got), ap(base, ref), got[0], labels_mask=mask)
+                for name, b in got.items():
                     row[f"{name} change"] = b["delta"]
                     row[f"{name} 95% interval"] = f"[{b['low']:+.3f}, {b['high']:+.3f}]"
-                    row[f"{name} verdict"] = {"a better": "better", "b better": "worse"}.get(b["verdict"], b["verdict"])
+                    row[f"{name} seed range"] = (f"[{min(b['per_seed']):+.3f}, {max(b['per_seed']):+.3f}]"
+                                                 if b["per_seed"] else "")
+                    row[f"{name} verdict"] = b["verdict"]
         rows.append(row)
-    cols = ["mAP change", "mAP 95% interval", "mAP verdict", "tail mAP change", "tail mAP 95% interval",
-            "tail mAP verdict", "note"]
+    cols = ["seeds"] + [f"{n} {c}" for n in ("mAP", "tail mAP") for c in ("change", "95% interval", "seed range",
+                                                                           "verdict")] + ["note"]
     return pd.DataFrame(rows).set_index(["approach", "mode"]).reindex(columns=cols)
 
 
 def unfreezing_effect(records: list, folder=None, baseline: str = "baseline", n_boot: int = 1000,
-                      seed: int = 0) -> dict:
-    """The baseline unfrozen (top blocks) against the baseline frozen: paired bootstrap on mAP.
+                      seed: int = 0, min_seeds: int = 3) -> dict | None:
+    """The baseline unfrozen (top blocks) against the baseline frozen, over seeds and test images.
 
-    Returns :func:`vienna_utils.metrics.paired_bootstrap`'s dict (a = top blocks,
-    b = frozen), or None when either run or its scores are missing.
+    Returns
+    -------
+    dict or None
+        As :func:`vienna_utils.metrics.paired_bootstrap` (a = top blocks, b = frozen) on the
+        seed-averaged mAP, with ``per_seed`` (the change of each seed pair), ``bootstrap verdict``
+        and ``verdict`` ("better", "worse", "no clear difference..." or "not judged...", as
+        :func:`against_baseline`); None when either run or its scores are missing.
     """
-    latest = latest_by_approach(records)
-    runs = latest.get((baseline, "top_blocks")), latest.get((baseline, "frozen"))
+    configs = by_configuration(records)
+    runs = configs.get((baseline, "top_blocks")), configs.get((baseline, "frozen"))
     if None in runs:
         return None
-    (got, _), (ref, _) = _scores(runs[0], folder), _scores(runs[1], folder)
-    if got is None or ref is None or not np.array_equal(got[0], ref[0]):
-        return None
-    ap = _ResampledAP(folder, n_boot, seed)
-    return bootstrap_difference(ap(runs[0], got), ap(runs[1], ref), got[0])
+    got = _compare(*runs, folder, _ResampledAP(folder, n_boot, seed), min_seeds)
+    return None if isinstance(got, str) else got["mAP"]
+
+
+def verdict_lines(vs: pd.DataFrame) -> list:
+    """One readable line per row of :func:`against_baseline`: change, interval, seed range and verdict."""
+    lines = []
+    for (approach, mode), row in vs.iterrows():
+        head = f"{approach} ({mode})"
+        if isinstance(row.get("note"), str) and row["note"]:
+            lines.append(f"{head}: {row['note']}")
+            continue
+        parts = []
+        for name in ("mAP", "tail mAP"):
+            seeds = f", per seed {row[f'{name} seed range']}" if row.get(f"{name} seed range") else ""
+            parts.append(f"{name} {row[f'{name} change']:+.3f} (95% interval {row[f'{name} 95% interval']}"
+                         f"{seeds}): {row[f'{name} verdict']}")
+        lines.append(f"{head}, {row['seeds']} seeds paired: " + "; ".join(parts))
+    return lines
+
+
+_VERDICTS = ("better", "worse", "no clear difference", "no clear difference (seeds disagree)")
 
 
 def recommend(vs: pd.DataFrame, unfreezing: dict | None = None) -> list:
     """Recommendation lines that follow from :func:`against_baseline`'s verdicts (and :func:`unfreezing_effect`).
 
     Every line states the evidence it rests on; nothing is said about runs
-    without a verdict.
+    without a verdict, except how many there are.
     """
     def names(col, verdict):
         return [f"{a} ({m})" for (a, m), row in vs.iterrows() if row.get(col) == verdict]
 
     better, worse = names("mAP verdict", "better"), names("mAP verdict", "worse")
     tail_better = [n for n in names("tail mAP verdict", "better") if n not in worse]
-    judged = int(vs["mAP verdict"].notna().sum())
+    judged = int(vs["mAP verdict"].isin(_VERDICTS).sum())
+    unjudged = [f"{a} ({m})" for (a, m), row in vs.iterrows()
+                if str(row.get("mAP verdict")).startswith("not judged")]
     lines = []
+    rule = "beyond both the 95% bootstrap interval and the spread over training seeds"
     if judged == 0:
-        return ["No run could be judged against the baseline (see the note column): nothing to recommend yet."]
-    if better:
+        lines.append("No run could be judged against the baseline (see the seeds and note columns): nothing to "
+                     "recommend yet.")
+    elif better:
         lines.append(f"Use {better[0]}" + (f" (also better: {', '.join(better[1:])})" if better[1:] else "")
-                     + ": its mAP is above the baseline's beyond the 95% bootstrap interval.")
+                     + f": its mAP is above the baseline's {rule}.")
     else:
-        lines.append(f"Live with it (approach 5): none of the {judged} runs compared beats the corrected baseline's "
-                     "mAP beyond the 95% bootstrap interval; keep the baseline, measure per-label AP and tune "
-                     "thresholds on validation.")
+        lines.append(f"Live with it (approach 5): none of the {judged} configurations judged beats the corrected "
+                     f"baseline's mAP {rule}; keep the baseline, measure per-label AP and tune thresholds on "
+                     "validation.")
     if tail_better:
-        lines.append(f"For the rare labels, {', '.join(tail_better)} raise(s) tail mAP beyond the interval"
+        lines.append(f"For the rare labels, {', '.join(tail_better)} raise(s) tail mAP {rule}"
                      " without a clear loss in mAP.")
     if worse:
-        lines.append(f"Avoid {', '.join(worse)}: mAP below the baseline's beyond the interval.")
+        lines.append(f"Avoid {', '.join(worse)}: mAP below the baseline's {rule}.")
     if unfreezing is not None:
-        effect = {"a better": "helps", "b better": "hurts", "no clear difference": "makes no clear difference"}
-        lines.append(f"Unfreezing the top blocks {effect.get(unfreezing['verdict'], unfreezing['verdict'])} "
+        effect = {"better": "helps", "worse": "hurts", "a better": "helps", "b better": "hurts"}
+        verdict = unfreezing["verdict"]
+        lines.append(f"Unfreezing the top blocks {effect.get(verdict, verdict.replace('no clear', 'makes no clear'))} "
                      f"(mAP {unfreezing['delta']:+.3f}, 95% interval [{unfreezing['low']:+.3f}, "
-                     f"{unfreezing['high']:+.3f}]).")
+                     f"{unfreezing['high']:+.3f}]"
+                     + (f", per seed {', '.join(f'{d:+.3f}' for d in unfreezing['per_seed'])}"
+                        if unfreezing.get("per_seed") else "") + ").")
+    if unjudged:
+        lines.append(f"Not judged, too few training seeds: {', '.join(unjudged)}.")
     return lines
 
 

@@ -27,14 +27,14 @@ from .distribution import resolve as resolve_distribution
 from .features import augmented_embeddings, embeddings
 from .metrics import Evaluation, evaluate, tune_thresholds
 from .pipeline import Rows, image_array
-from .results import (PURPOSES, Record, as_record, environment, find_baseline, one_device, record_matches,
-                      run_name, save_record)
+from .results import (PURPOSES, Record, as_record, environment, find_baseline, load_records, one_device,
+                      record_matches, run_name, save_record, select)
 from .splits import split, subsample
 from .train import FitConfig, FitResult, fine_tune, fit_head
 from .vienna import DropReport, encode, resolve_unlabelled
 from .weights import Weights, resolve_weights
 
-__all__ = ["PreparedData", "prepare", "Experiment", "Run", "start", "baseline", "extend_train",
+__all__ = ["PreparedData", "prepare", "Experiment", "Run", "start", "baseline", "seed_runs", "extend_train",
            # moved, re-exported so notebooks keep working
            "summary_table", "chance_map", "change_against", "record_matches"]
 
@@ -377,6 +377,24 @@ def baseline(ex: Experiment, modes=("frozen", "top_blocks"), notebook: str = "03
     for mode in modes:
         found = find_baseline(ex, mode, notebook=notebook)
         out[f"baseline, {mode}"] = Run.from_record(found) if found else ex.run(mode=mode, approach="baseline")
+    return out
+
+
+def seed_runs(ex: Experiment, seeds, mode: str = "frozen", approach: str = "baseline", **run_kw) -> dict:
+    """One configuration trained with other training seeds: ``{seed: Run}``.
+
+    The baseline (approach ``"baseline"``, no other argument) is read from a matching saved record of
+    that seed when there is one (as :func:`baseline`), so notebooks 04-08 train its seeds once.
+    Other configurations are trained (``ex.run(mode=mode, approach=approach, seed=s, **run_kw)``).
+    """
+    out = {}
+    for s in seeds:
+        found = []
+        if approach == "baseline" and not run_kw:
+            found = [r for r in select(load_records(), purpose="approach", approach="baseline", mode=mode,
+                                       profile=ex.P.name, head="plain", seed=int(s)) if record_matches(r, ex)]
+        out[int(s)] = Run.from_record(found[-1]) if found else ex.run(mode=mode, approach=approach, seed=int(s),
+                                                                      **run_kw)
     return out
 
 

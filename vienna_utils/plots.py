@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import seaborn as sns
 
 from .images import load_image
@@ -10,7 +11,8 @@ from .imbalance import irlbl, labels_per_image
 from .vienna import title
 
 __all__ = ["label_counts_plot", "labels_per_image_plot", "irlbl_plot", "cooccurrence_heatmap",
-           "sample_grid", "real_vs_dataset_plot", "split_plot", "per_label_ap_plot", "curves_plot"]
+           "sample_grid", "real_vs_dataset_plot", "split_plot", "per_label_ap_plot", "per_label_change_plot",
+           "head_tail_plot", "curves_plot"]
 
 
 def _ax(ax, figsize=(10, 4)):
@@ -154,6 +156,78 @@ def per_label_ap_plot(runs: dict, ax=None, chance=None):
     ax.set_xlabel("training images with the label (log scale)")
     ax.set_ylabel("average precision on test")
     ax.set_ylim(-0.02, 1.02)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def per_label_change_plot(ap, baseline: str, train_counts, ax=None, head_min: int = 100, tail_below: int = 20):
+    """Each configuration's test AP per label minus the baseline's, labels in a fixed order.
+
+    Labels run along x from the most to the least frequent (by the baseline's training counts,
+    named with their count), so one label can be followed across configurations; a dot above zero
+    is a label the configuration predicts better than the baseline. Dotted lines separate the
+    head, medium and tail groups.
+
+    Parameters
+    ----------
+    ap : DataFrame
+        AP per label (rows) and configuration (columns), e.g. :func:`vienna_utils.comparison.per_label_ap`.
+    baseline : str
+        The column every other one is drawn against.
+    train_counts : Series or dict
+        Training images per label (the baseline's), for the order and the tick labels.
+    head_min, tail_below : int
+        Group limits, drawn as dotted lines.
+    """
+    counts = pd.Series(train_counts, dtype=float).reindex(ap.index)
+    order = counts.sort_values(ascending=False, kind="stable").index
+    others = [c for c in ap.columns if c != baseline]
+    ax = _ax(ax, (max(8.0, 0.32 * len(order)), 4.2))
+    x = np.arange(len(order))
+    width = 0.8 / max(len(others), 1)
+    markers = "osD^vP*X"
+    for k, col in enumerate(others):
+        diff = (ap.loc[order, col] - ap.loc[order, baseline]).to_numpy(float)
+        ax.scatter(x - 0.4 + width * (k + 0.5), diff, marker=markers[k % len(markers)], s=22, label=col, zorder=3)
+    ax.axhline(0, color="k", lw=0.8)
+    c = counts.loc[order].to_numpy()
+    for limit in (head_min, tail_below):
+        pos = np.flatnonzero(c < limit)
+        if 0 < len(pos) < len(c):
+            ax.axvline(pos[0] - 0.5, color="grey", ls=":", lw=1)
+    ax.set_xticks(x, [f"{lab} ({int(n)})" if np.isfinite(n) else str(lab) for lab, n in zip(order, c)],
+                  rotation=90, fontsize=8)
+    ax.set_xlim(-0.6, len(order) - 0.4)
+    ax.set_xlabel("Vienna category (training images), most frequent first; dotted: head | medium | tail")
+    ax.set_ylabel(f"test AP minus {baseline}")
+    ax.legend(fontsize=8, ncol=min(3, max(len(others), 1)))
+    return ax
+
+
+def head_tail_plot(table, ax=None):
+    """Head mAP against tail mAP per configuration, error bars one standard deviation over seeds.
+
+    ``table``: :func:`vienna_utils.comparison.records_table` (columns head mAP, tail mAP and their
+    ``sd``, seeds). A configuration with one seed has no error bar and a hollow marker.
+    """
+    ax = _ax(ax, (8, 5.5))
+    for mode, marker in (("frozen", "o"), ("top_blocks", "s"), ("full", "D")):
+        if mode not in table.index.get_level_values("mode"):
+            continue
+        t = table.xs(mode, level="mode").dropna(subset=["head mAP", "tail mAP"])
+        if t.empty:
+            continue
+        several = t["seeds"] > 1
+        for sub, face in ((t[several], None), (t[~several], "none")):
+            if len(sub):
+                ax.errorbar(sub["head mAP"], sub["tail mAP"], xerr=sub["head mAP sd"].fillna(0),
+                            yerr=sub["tail mAP sd"].fillna(0), fmt=marker, mfc=face, capsize=2, lw=0.8,
+                            label=f"{mode} ({'several seeds' if face is None else 'one seed'})")
+        for name, row in t.iterrows():
+            ax.annotate(name, (row["head mAP"], row["tail mAP"]), fontsize=7, xytext=(3, 2),
+                        textcoords="offset points")
+    ax.set_xlabel("head mAP (labels with >= 100 training images)")
+    ax.set_ylabel("tail mAP (labels with < 20 training images)")
     ax.legend(fontsize=8)
     return ax
 
