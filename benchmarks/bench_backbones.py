@@ -102,7 +102,7 @@ def main():
     if {"distilled", "lite0", "random"} <= set(names):
         for s in a.sizes:
             d, l0, r = table[("distilled", s)], table[("lite0", s)], table[("random", s)]
-            print(f"target at {s} px: distilled/Lite0 = {d / l0:.3f} (>= 0.95: {'met' if d >= 0.95 * l0 else 'NOT met'})"
+            print(f"target at {s} px: distilled/Lite0 = {d / l0:.3f} (>= 0.95: {'met' if d >= 0.95 * l0 else 'NOT met'})"  # noqa: E501
                   f"; distilled - random = {d - r:+.3f} (>= +0.15: {'met' if d - r >= 0.15 else 'NOT met'})")
     else:
         print("targets: not judged (the distilled backbone, Lite0 or random init is missing)")

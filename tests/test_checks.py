@@ -10,7 +10,7 @@ def test_near_passes_within_tolerance_and_returns_value():
 
 
 def test_near_fails_with_readable_message():
-    with pytest.raises(AssertionError, match=r"test mAP = 0\.3000, expected 0\.2390 \+/- 0\.03 .*off by \+0\.0610.*quick profile"):
+    with pytest.raises(AssertionError, match=r"test mAP = 0\.3000, expected 0\.2390 \+/- 0\.03 .*off by \+0\.0610.*quick profile"):  # noqa: E501
         checks.near("test mAP", 0.30, 0.239, tol=0.03)
 
 

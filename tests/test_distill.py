@@ -74,7 +74,7 @@ def test_tiny_distillation_saves_loadable_weights_and_continues(tmp_path, monkey
     prov = distill.distill(out, image_size=32, batch_size=4, max_steps=2, epoch_steps=2, pool_size=8,
                            workers=1, val_images=4, jit_compile=False, log=None)
     saved = json.loads(out.with_suffix(".json").read_text())
-    assert saved == prov and prov["teacher"]["sha256"] == "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
+    assert saved == prov and prov["teacher"]["sha256"] == "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"  # noqa: E501
     assert prov["steps"] == 2 and prov["images_seen"] == 8 and prov["stages"][0]["mark_seed"] == 1000
     assert prov["storage"] == "float16 .npz" and out.stat().st_size < 20e6
     monkeypatch.setattr(pretrain, "DISTILLED_WEIGHTS", out)

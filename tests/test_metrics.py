@@ -109,7 +109,7 @@ def test_paired_bootstrap_tells_a_real_difference_from_none():
     assert metrics.paired_bootstrap(y, good, noise, n_boot=200) == better  # seeded
     only = metrics.paired_bootstrap(y, good, noise, n_boot=50, labels_mask=[True, False, False])
     assert only["n_labels"] == 1
-    assert only["delta"] == pytest.approx(metrics.macro_ap(y[:, :1], good[:, :1]) - metrics.macro_ap(y[:, :1], noise[:, :1]))
+    assert only["delta"] == pytest.approx(metrics.macro_ap(y[:, :1], good[:, :1]) - metrics.macro_ap(y[:, :1], noise[:, :1]))  # noqa: E501
     with pytest.raises(ValueError, match="same shape"):
         metrics.paired_bootstrap(y, good[:, :2], noise)
 

@@ -109,7 +109,7 @@ def _project_pair(folder, name, md5=None, prov_text=None):
     import json
     path = folder / f"{name}.npz"
     path.write_bytes(b"weights of " + name.encode())
-    text = prov_text if prov_text is not None else json.dumps({"md5": md5 or hashlib.md5(path.read_bytes()).hexdigest()})
+    text = prov_text if prov_text is not None else json.dumps({"md5": md5 or hashlib.md5(path.read_bytes()).hexdigest()})  # noqa: E501
     path.with_suffix(".json").write_text(text)
     return path
 

@@ -28,7 +28,7 @@ def code_cells(path: Path) -> list:
     try:
         nb = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
-        raise SystemExit(f"{path}: not a readable notebook ({e}); pass the path of an .ipynb file")
+        raise SystemExit(f"{path}: not a readable notebook ({e}); pass the path of an .ipynb file") from e
     cells = []
     for i, c in enumerate(nb.get("cells", [])):
         if c.get("cell_type") == "code":

@@ -158,7 +158,7 @@ class Run:
             tuned = per_label.assign(precision=np.nan, recall=np.nan, F1=np.nan)
             if len(rec.thresholds) == len(tuned):
                 tuned["threshold"] = rec.thresholds
-        return cls(rec, Evaluation(per_label, rec.metrics, rec.groups), Evaluation(tuned, rec.metrics_tuned, rec.groups))
+        return cls(rec, Evaluation(per_label, rec.metrics, rec.groups), Evaluation(tuned, rec.metrics_tuned, rec.groups))  # noqa: E501
 
 
 def _group_rule(evaluation: Evaluation) -> dict | None:

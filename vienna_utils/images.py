@@ -6,7 +6,7 @@ refused (``max_pixels``, which may exceed Pillow's own limit); the health
 check also asks libjpeg whether a JPEG's compressed data is intact
 (:func:`check_file`), which Pillow's decoder does not tell; resizing keeps the aspect ratio and pads to a square with white, as
 L3D's images are.
-"""
+"""  # noqa: E501
 from __future__ import annotations
 
 import hashlib

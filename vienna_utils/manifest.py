@@ -249,7 +249,7 @@ def load_l3d(results_json, images_dir) -> pd.DataFrame:
     records = _json_records(results_json)
     if not isinstance(records, list):
         raise ManifestError(f"{results_json}: expected a JSON list of records, got a "
-                            f"{type(records).__name__}; L3D's results.json is a list [{{...}}, ...]: pass the file holding that list.")
+                            f"{type(records).__name__}; L3D's results.json is a list [{{...}}, ...]: pass the file holding that list.")  # noqa: E501
     if not records:
         raise ManifestError(f"{results_json}: an empty list, no image; check you have the right file.")
     rows = []
@@ -261,7 +261,7 @@ def load_l3d(results_json, images_dir) -> pd.DataFrame:
         missing = [k for k in ("file", "vienna_codes") if k not in rec]
         if missing:
             raise ManifestError(f"{where}: missing key(s) {missing} (keys found: {sorted(rec)}); every record "
-                                "needs 'file' and 'vienna_codes' (null or [] for no code): add the key or remove the record.")
+                                "needs 'file' and 'vienna_codes' (null or [] for no code): add the key or remove the record.")  # noqa: E501
         name = rec["file"]
         if not isinstance(name, str) or not name.strip():
             raise ManifestError(f"{where}: 'file' is {name!r}, not a file name; give the image's file name "

@@ -366,7 +366,7 @@ def _per_block(classes) -> dict:
 
 
 def main(argv=None):
-    """``python -m vienna_utils.pretrain``: the glyph task, or with ``--teacher`` distillation (vienna_utils.distill)."""
+    """``python -m vienna_utils.pretrain``: the glyph task, or with ``--teacher`` distillation (vienna_utils.distill)."""  # noqa: E501
     import argparse
     ap = argparse.ArgumentParser(description="Pretrain EfficientNetB0 on the glyph task, or distil it from "
                                              "EfficientNet-Lite0's ImageNet features (--teacher efficientnet_lite0).")
