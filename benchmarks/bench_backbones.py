@@ -63,7 +63,7 @@ def main():
     ap.add_argument("--distilled", nargs="+", default=[], metavar="FILE",
                     help="probe these distilled files instead of data/weights' (the first is judged by the targets)")
     a = ap.parse_args()
-    folder = synthetic.make_dataset(config.DATA_DIR / "embedded" / f"bench_n{a.n}_px128_seed{BENCH_SEED}",
+    folder = synthetic.make_dataset(config.data_dir() / "embedded" / f"bench_n{a.n}_px128_seed{BENCH_SEED}",
                                     n_images=a.n, image_size=128, seed=BENCH_SEED, progress=False)
     df = data.load_csv(folder / "labels.csv")
     enc = vienna.encode(df["codes"])
