@@ -21,8 +21,6 @@ step (XLA on JAX); there are no random Keras preprocessing layers in the model.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
-import json
 import math
 import os
 import queue
@@ -250,24 +248,15 @@ def _losses(keras, logit_weight, temperature):
 
 def _student_start(student, init):
     """Load the student's starting weights; return (earlier stages, description of the start)."""
-    from .pretrain import DEFAULT_WEIGHTS, load_backbone_weights
+    from .pretrain import DEFAULT_WEIGHTS, checked_provenance, load_backbone_weights
     if init in (None, "random"):
         return [], "random"
     path = Path(DEFAULT_WEIGHTS if init == "glyph" else init)
-    prov_path = path.with_suffix(".json")
-    try:
-        prov = json.loads(prov_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise ValueError(f"{prov_path}: the provenance of {path.name} is missing or damaged ({e}); restore "
-                         "both files (git checkout -- data/weights) or start from --init random.") from e
-    md5 = hashlib.md5(path.read_bytes()).hexdigest()
-    if prov.get("md5") != md5:
-        raise ValueError(f"{path}: md5 {md5} differs from {prov.get('md5')} in {prov_path.name}; the file "
-                         "changed after it was saved. Restore it (git checkout) before starting from it.")
+    prov = checked_provenance(path, "starting from it (or start from --init random)")
     load_backbone_weights(student, path)
     if "teacher" in prov:  # an earlier distillation: continue it
-        return list(prov.get("stages", [])), f"distilled {md5}"
-    return [], f"glyph-pretrained {md5}"
+        return list(prov.get("stages", [])), f"distilled {prov['md5']}"
+    return [], f"glyph-pretrained {prov['md5']}"
 
 
 def _lr(frac, peak):
@@ -314,7 +303,7 @@ def distill(out: Path, init="random", image_size: int = 96, batch_size: int = 12
     """
     from .config import import_keras
     from .lite0 import LITE0_PACKAGE, LITE0_SHA256, LITE0_VERSION
-    from .pretrain import _write_json_atomically, save_backbone
+    from .pretrain import save_backbone, write_json_atomically
     from .results import environment
     keras = import_keras()
     mark_seed = 1000 + seed if mark_seed is None else mark_seed
@@ -400,7 +389,7 @@ def distill(out: Path, init="random", image_size: int = 96, batch_size: int = 12
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), "seed": seed,
         **environment(), "stages": stages,
     }
-    _write_json_atomically(Path(out).with_suffix(".json"), prov)
+    write_json_atomically(Path(out).with_suffix(".json"), prov)
     return prov
 
 

@@ -321,14 +321,33 @@ def pretrain(out: Path = DEFAULT_WEIGHTS, n_classes: int = 600, image_size: int 
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), "seed": seed,
         **environment(), "stages": stages,
     }
-    _write_json_atomically(Path(out).with_suffix(".json"), prov)
+    write_json_atomically(Path(out).with_suffix(".json"), prov)
     return prov
 
 
-def _write_json_atomically(path: Path, obj):
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+def write_json_atomically(path: Path, obj):
+    """Write ``obj`` as indented JSON via a temporary file and a rename (provenance files)."""
+    from .safe_files import write_atomic
+    write_atomic(Path(path), (json.dumps(obj, indent=2) + "\n").encode("utf-8"))
+
+
+def checked_provenance(weights_path: Path, action: str) -> dict:
+    """The provenance JSON of saved weights, after checking it is readable and names the file's md5.
+
+    ``action`` completes the fix in the error messages (e.g. "continuing from it").
+    """
+    weights_path = Path(weights_path)
+    prov_path = weights_path.with_suffix(".json")
+    try:
+        prov = json.loads(prov_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise ValueError(f"{prov_path}: the provenance of {weights_path.name} is missing, damaged or truncated "
+                         f"({e}); restore both files (git checkout -- data/weights) before {action}.") from e
+    md5 = hashlib.md5(weights_path.read_bytes()).hexdigest()
+    if prov.get("md5") != md5:
+        raise ValueError(f"{weights_path}: md5 {md5} differs from {prov.get('md5')} in {prov_path.name}; the file "
+                         f"changed after it was saved. Restore it (git checkout) before {action}.")
+    return prov
 
 
 def _earlier_stages(init: Path, n_classes: int) -> list:
@@ -338,15 +357,7 @@ def _earlier_stages(init: Path, n_classes: int) -> list:
         raise FileNotFoundError(f"{init}: to continue pretraining, the weights file and its provenance "
                                 f"{prov_path.name} must both exist; run python -m vienna_utils.pretrain "
                                 "without --init first.")
-    try:
-        prov = json.loads(prov_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise ValueError(f"{prov_path}: the provenance of {init.name} is damaged or truncated ({e}); restore it "
-                         "(git checkout -- data/weights) before continuing from it.") from e
-    md5 = hashlib.md5(init.read_bytes()).hexdigest()
-    if prov.get("md5") != md5:
-        raise ValueError(f"{init}: md5 {md5} differs from {prov.get('md5')} in {prov_path.name}; the file "
-                         "changed after it was saved. Restore it (git checkout) before continuing from it.")
+    prov = checked_provenance(init, "continuing from it")
     if prov.get("n_classes") != n_classes:
         raise ValueError(f"{init}: pretrained on {prov.get('n_classes')} classes, not {n_classes}; pass "
                          f"--classes {prov.get('n_classes')}.")
