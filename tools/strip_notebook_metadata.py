@@ -3,7 +3,7 @@
 Keeps the outputs, the cell tags (``parameters``) and the notebook's kernelspec and language_info, so
 ``pytest --nbval`` still has the outputs to compare and the diff shows only what changed.
 
-Usage: python scripts/strip_notebook_metadata.py notebooks/*.ipynb
+Usage: python tools/strip_notebook_metadata.py notebooks/*.ipynb
 """
 import json
 import os
