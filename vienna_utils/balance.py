@@ -154,11 +154,10 @@ def ml_rus(Y, train_idx, percentage: float = 25.0, seed: int = 0,
 
     Parameters
     ----------
-    Y : array (n, L)
-    train_idx : array of int
+    Y, train_idx, seed
+        As for :func:`ml_ros`.
     percentage : float
         Removal budget as a percentage of the training size.
-    seed : int
     min_per_label : int
         Images every label keeps at least (all of them if it has fewer);
         default :data:`MIN_PER_LABEL`. 0 gives the published algorithm.

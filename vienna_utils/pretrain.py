@@ -49,20 +49,14 @@ FONTS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf", "DejaVuSeri
          "STIXGeneralItalic.ttf")
 # Unicode blocks the glyph classes are drawn from: scripts, then signs.
 BLOCKS = {
-    "Latin": [(0x30, 0x39), (0x41, 0x5A), (0x61, 0x7A)],
-    "Latin extended": [(0xC0, 0x17F)],
-    "Greek": [(0x391, 0x3C9)],
-    "Cyrillic": [(0x410, 0x44F)],
-    "Armenian": [(0x531, 0x556)],
-    "Hebrew": [(0x5D0, 0x5EA)],
-    "Georgian": [(0x10D0, 0x10F0)],
-    "Tifinagh": [(0x2D30, 0x2D65)],
-    "Arrows": [(0x2190, 0x21FF)],
-    "Mathematical operators": [(0x2200, 0x22FF)],
-    "Miscellaneous technical": [(0x2300, 0x23FF)],
-    "Geometric shapes": [(0x25A0, 0x25FF)],
-    "Letterlike symbols": [(0x2100, 0x214F)],
-    "Supplemental arrows": [(0x27F0, 0x27FF), (0x2900, 0x297F)],
+    # scripts
+    "Latin": [(0x30, 0x39), (0x41, 0x5A), (0x61, 0x7A)], "Latin extended": [(0xC0, 0x17F)],
+    "Greek": [(0x391, 0x3C9)], "Cyrillic": [(0x410, 0x44F)], "Armenian": [(0x531, 0x556)],
+    "Hebrew": [(0x5D0, 0x5EA)], "Georgian": [(0x10D0, 0x10F0)], "Tifinagh": [(0x2D30, 0x2D65)],
+    # signs
+    "Arrows": [(0x2190, 0x21FF)], "Mathematical operators": [(0x2200, 0x22FF)],
+    "Miscellaneous technical": [(0x2300, 0x23FF)], "Geometric shapes": [(0x25A0, 0x25FF)],
+    "Letterlike symbols": [(0x2100, 0x214F)], "Supplemental arrows": [(0x27F0, 0x27FF), (0x2900, 0x297F)],
     "Miscellaneous mathematical symbols": [(0x27C0, 0x27EF), (0x2980, 0x29FF)],
 }
 
