@@ -69,7 +69,7 @@ def test_the_step_is_compiled_and_holds_no_random_layers():
     assert m.inputs[0].dtype == "uint8" and m.outputs[0].shape[-1] == 1280 * 2 + 1000 * 2
 
 
-def test_tiny_distillation_saves_loadable_weights_and_continues(tmp_path, monkeypatch):
+def test_tiny_distillation_saves_loadable_weights_that_continue(tmp_path, monkeypatch):
     out = tmp_path / "d.npz"
     prov = distill.distill(out, image_size=32, batch_size=4, max_steps=2, epoch_steps=2, pool_size=8,
                            workers=1, val_images=4, jit_compile=False, log=None)
@@ -83,7 +83,9 @@ def test_tiny_distillation_saves_loadable_weights_and_continues(tmp_path, monkey
     b = model.build_backbone(32, w)
     with np.load(out) as z:
         assert np.allclose(b.get_weights()[10], z["w0010"].astype("float32"))
-    second = distill.distill(out, init=out, image_size=32, batch_size=4, max_steps=2, epoch_steps=2, seed=1,
-                             pool_size=8, workers=1, val_images=4, jit_compile=False, log=None)
-    assert second["steps"] == 4 and len(second["stages"]) == 2 and second["stages"][1]["mark_seed"] == 1001
-    assert second["stages"][1]["init"].startswith("distilled ")
+    student = model.build_backbone(32, "none")
+    earlier, start = distill._student_start(student, out)  # --init FILE continues: the stages carry over
+    assert earlier == prov["stages"] and start == f"distilled {prov['md5']}"
+    out.write_bytes(out.read_bytes()[:-10])
+    with pytest.raises(ValueError, match="changed after it was saved"):
+        distill._student_start(student, out)
