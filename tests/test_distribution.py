@@ -121,7 +121,9 @@ def _assert_same(one, many, tol=1e-5):
 
 def test_data_parallel_on_4_jax_devices_equals_one_device(tmp_path):
     """62 training / 22 validation rows on 4 devices: padded batches, same losses, mAP, weights (dropout on)."""
-    one, many = _compare("jax", tmp_path, env_extra={"XLA_FLAGS": "--xla_force_host_platform_device_count=4"},
+    # a busy CPU can keep one virtual device's thread from an all-reduce past XLA's 40 s default: wait longer
+    flags = "--xla_force_host_platform_device_count=4 --xla_cpu_collective_call_terminate_timeout_seconds=600"
+    one, many = _compare("jax", tmp_path, env_extra={"XLA_FLAGS": flags},
                          n_tr=62, n_va=22, dropout=0.2)
     assert one["devices"] == 1 and many["devices"] == 4
     assert many["record"] == {"strategy": "DataParallel", "devices": 4, "hosts": 1, "global_batch_size": 16,
