@@ -82,7 +82,8 @@ COMPARE = textwrap.dedent("""
         model, hist = r.model, r.history
         res["loss"] = [float(v) for v in hist["loss"]]
         res["val_macro_ap"] = [float(v) for v in hist["val_macro_ap"]]
-        res["other"] = {{k: [float(v) for v in vs] for k, vs in hist.items() if k not in ("loss", "val_macro_ap")}}
+        skip = ("loss", "val_macro_ap", "epoch_seconds")
+        res["other"] = {{k: [float(v) for v in vs] for k, vs in hist.items() if k not in skip}}
         res["weights"] = [w.ravel().tolist() for w in model.get_weights()]
         res["scores"] = dist.predict(model, x[n_tr:], batch_size=8).tolist()
         out[str(name)] = res

@@ -90,8 +90,9 @@ class PaddedBatches(keras.utils.PyDataset):
     multiple : int
         Replica count: every batch is padded with zero rows to a multiple of it.
     shuffle : bool
-        A new permutation from the global NumPy generator at the start of every
-        pass (what Keras does for arrays on JAX, so the order is the single-device one).
+        A new order every epoch, ``default_rng([seed, epoch]).permutation``: the order
+        :class:`vienna_utils.pipeline.Batches` feeds on one device, so the batches are the same.
+    seed : int
     weighting : {"batch", "global"}
         Weight of the real rows: ``"batch"`` (training) padded / real size of
         their batch, so every batch's mean loss is the single-device one;
@@ -104,7 +105,7 @@ class PaddedBatches(keras.utils.PyDataset):
     """
 
     def __init__(self, x, y=None, batch_size=32, multiple=1, shuffle=False, weighting="batch",
-                 reduction="sum_over_batch_size", process=(0, 1)):
+                 reduction="sum_over_batch_size", process=(0, 1), seed=0):
         super().__init__()
         if weighting not in ("batch", "global"):
             raise ValueError(f"weighting must be 'batch' or 'global', not {weighting!r}")
@@ -117,12 +118,18 @@ class PaddedBatches(keras.utils.PyDataset):
             raise ValueError(f"{multiple} replicas do not split evenly over {process[1]} hosts")
         self.batch_size, self.multiple, self.shuffle = int(batch_size), int(multiple), shuffle
         self.weighting, self.reduction, self.process = weighting, reduction, process
-        self.order = None
+        self.seed, self.epoch = seed, 0
+        self.order = np.random.default_rng([seed, 0]).permutation(self.n) if shuffle else None
         self.sizes = [min(self.batch_size, self.n - s) for s in range(0, self.n, self.batch_size)]
         self.padded_sizes = [padded_size(s, self.multiple) for s in self.sizes]
 
     def __len__(self):
         return len(self.sizes)
+
+    def on_epoch_end(self):
+        self.epoch += 1
+        if self.shuffle:
+            self.order = np.random.default_rng([self.seed, self.epoch]).permutation(self.n)
 
     def needs_padding(self) -> bool:
         return self.sizes != self.padded_sizes
@@ -132,8 +139,6 @@ class PaddedBatches(keras.utils.PyDataset):
         return np.concatenate([np.arange(p) < s for s, p in zip(self.sizes, self.padded_sizes, strict=True)])
 
     def __getitem__(self, i):
-        if self.shuffle and i == 0:
-            self.order = np.random.permutation(self.n)
         start, n_real, n_pad = i * self.batch_size, self.sizes[i], self.padded_sizes[i]
         idx = self.order[start:start + n_real] if self.shuffle else np.arange(start, start + n_real)
         rows = slice(self.process[0] * n_pad // self.process[1], (self.process[0] + 1) * n_pad // self.process[1])
@@ -278,7 +283,7 @@ class Distribution:
         if self.engine is None:
             return fit_input(x, y, batch_size, shuffle=shuffle, seed=seed), []
         reduction = getattr(loss, "reduction", "sum_over_batch_size")
-        batches = PaddedBatches(x, y, batch_size, self.devices, shuffle=shuffle, reduction=reduction,
+        batches = PaddedBatches(x, y, batch_size, self.devices, shuffle=shuffle, reduction=reduction, seed=seed,
                                 process=self.process)
         correction = [PaddingCorrection(batches)] if batches.needs_padding() else []
         if self.backend == "tensorflow":
