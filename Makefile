@@ -14,9 +14,9 @@ KERNEL  := vienna-lab
 NBVAL   := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
 # papermill with the kernel's connection encrypted (see tools/execute_notebook.py)
 EXECUTE := $(CURDIR)/$(PY) $(CURDIR)/tools/execute_notebook.py --kernel $(KERNEL)
-# nbconvert's lab template writes no alt attribute on image outputs, so it warns about every figure
-# (WARNING level); ERROR keeps real failures visible.
-HTML    := $(VENV)/bin/jupyter nbconvert --log-level ERROR --to html
+# The classic template writes each figure's alt text from its cell's "alt" metadata (the lab template
+# has none, and nbconvert warns about every figure without one).
+HTML    := $(VENV)/bin/jupyter nbconvert --to html --template classic
 
 REF_PROFILE ?= cpu
 REF_NOTEBOOKS := 04_more_data 05_reduce_large_classes 06_class_weights 07_remove_or_group_rare 08_live_with_it

@@ -55,10 +55,10 @@ class _NoTraining:
         return f"trained {mode}"
 
 
-def test_baseline_reads_notebook_03_first_then_any_matching_notebook(results_dir):
+def test_baseline_reads_notebook_01_first_then_any_matching_notebook(results_dir):
     ex = _NoTraining(_ex())
     for rec in (_record(ex, notebook="04", mode="frozen", mAP=0.99),
-                _record(ex, notebook="03", mode="frozen", mAP=0.31),
+                _record(ex, notebook="01", mode="frozen", mAP=0.31),
                 _record(ex, notebook="04", mode="top_blocks", mAP=0.42)):
         results.save_record(rec)
     runs = experiment.baseline(ex)

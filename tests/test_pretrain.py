@@ -29,9 +29,9 @@ def test_render_glyph_deterministic_and_varied():
 
 @pytest.fixture(scope="module")
 def tiny_weights(tmp_path_factory):
-    """A two-step pretraining on a tiny configuration: (weights file, provenance)."""
+    """A one-step pretraining on a tiny configuration: (weights file, provenance)."""
     out = tmp_path_factory.mktemp("pretrain") / "w.npz"
-    prov = pretrain.pretrain(out, n_classes=600, image_size=32, batch_size=8, max_steps=2, val_per_class=1,
+    prov = pretrain.pretrain(out, n_classes=600, image_size=32, batch_size=8, max_steps=1, val_per_class=1,
                              log=None)
     return out, prov
 
@@ -45,7 +45,7 @@ def _copy(weights_file, folder):
 def test_tiny_pretraining_saves_loadable_weights_with_provenance(tiny_weights, tmp_path, monkeypatch):
     out, prov = _copy(tiny_weights[0], tmp_path), tiny_weights[1]
     saved = json.loads(out.with_suffix(".json").read_text())
-    assert saved["md5"] == prov["md5"] and saved["steps"] == 2 and saved["images_seen"] == 16
+    assert saved["md5"] == prov["md5"] and saved["steps"] == 1 and saved["images_seen"] == 8
     for key in ("source_task", "n_classes", "image_size", "source_val_accuracy", "date", "backend", "versions"):
         assert key in saved
     assert out.stat().st_size < 20_000_000
@@ -69,10 +69,10 @@ def test_missing_project_weights_is_a_clear_error(tmp_path, monkeypatch):
 def test_pretraining_continues_from_saved_weights_and_sums_its_stages(tiny_weights, tmp_path):
     first, p1 = tiny_weights
     second = tmp_path / "w2.npz"
-    p2 = pretrain.pretrain(second, image_size=32, batch_size=4, max_steps=3, val_per_class=1, log=None,
+    p2 = pretrain.pretrain(second, image_size=32, batch_size=4, max_steps=1, val_per_class=1, log=None,
                            seed=1, init=first)
     assert [st["init"] for st in p2["stages"]] == ["random", p1["md5"]]
-    assert p2["steps"] == 5 and p2["images_seen"] == 16 + 12
+    assert p2["steps"] == 2 and p2["images_seen"] == 8 + 4
     assert p2["stages"][1]["seed"] == 1 and p2["stages"][1]["md5"] == p2["md5"]
     # a further stage starts from this whole history
     assert pretrain._earlier_stages(second, 600) == p2["stages"]

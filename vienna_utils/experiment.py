@@ -366,12 +366,13 @@ def start(notebook: str, profile=None, data_csv=None, weights=None, weights_fall
     return ex
 
 
-def baseline(ex: Experiment, modes=("frozen", "top_blocks"), notebook: str = "03") -> dict:
-    """The corrected baseline of notebook 03 for these modes: read from a matching record, else trained.
+def baseline(ex: Experiment, modes=("frozen", "top_blocks"), notebook: str = "01") -> dict:
+    """The corrected baseline (notebook 03's recipe) for these modes: read from a matching record, else trained.
 
-    Found by :func:`vienna_utils.results.find_baseline`: ``notebook``'s record first, then any other
-    notebook's baseline record that matches ``ex`` (a run of notebooks 04-08 without 03 trains the
-    baseline once). Otherwise the baseline is trained here and recorded under ``ex``'s notebook name.
+    Found by :func:`vienna_utils.results.find_baseline`: ``notebook``'s record first (notebook 01 trains
+    it in the walkthrough), then any other notebook's baseline record that matches ``ex`` (a run of
+    notebooks 04-08 without 01 trains the baseline once). Otherwise the baseline is trained here and
+    recorded under ``ex``'s notebook name.
     """
     out = {}
     for mode in modes:

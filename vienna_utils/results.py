@@ -431,12 +431,12 @@ def record_matches(record, ex) -> bool:
             and (record["n_train"], record["n_val"], record["n_test"]) == (len(d.train), len(d.val), len(d.test)))
 
 
-def find_baseline(ex, mode: str, notebook: str = "03", folder=None) -> Record | None:
+def find_baseline(ex, mode: str, notebook: str = "01", folder=None) -> Record | None:
     """The saved corrected baseline for ``ex`` in ``mode``, or None.
 
     A baseline record has purpose ``approach``, approach ``baseline``, a plain head and the profile's
     training seed, and matches ``ex`` (:func:`record_matches`). ``notebook``'s record is preferred,
-    then any other notebook's (a run of notebooks 04-08 without 03 trains the baseline once).
+    then any other notebook's (a run of notebooks 04-08 without 01 trains the baseline once).
     """
     found = [r for r in select(load_records(folder), purpose="approach", approach="baseline", mode=mode,
                                profile=ex.P.name, head="plain", seed=None) if record_matches(r, ex)]
