@@ -106,7 +106,8 @@ class PaddedBatches(keras.utils.PyDataset):
 
     def __init__(self, x, y=None, batch_size=32, multiple=1, shuffle=False, weighting="batch",
                  reduction="sum_over_batch_size", process=(0, 1), seed=0):
-        super().__init__()
+        from .pipeline import reader_threads  # as Batches: the same epoch orders as on one device
+        super().__init__(workers=reader_threads(), use_multiprocessing=False, max_queue_size=8)
         if weighting not in ("batch", "global"):
             raise ValueError(f"weighting must be 'batch' or 'global', not {weighting!r}")
         from .pipeline import Rows

@@ -129,6 +129,16 @@ class Rows:
 keras = import_keras()
 
 
+def reader_threads() -> int:
+    """Threads reading batches ahead for :class:`Batches` (one per core, 2 to 8).
+
+    Every training PyDataset of the project uses this count: Keras advances an
+    epoch (``on_epoch_end``) at a different point with one worker than with
+    several, so datasets fed with different counts see different epoch orders.
+    """
+    return max(2, min(8, os.cpu_count() or 2))
+
+
 class Batches(keras.utils.PyDataset):
     """Batches of rows (and labels) read on demand, reshuffled every epoch with a seeded order.
 
@@ -148,8 +158,8 @@ class Batches(keras.utils.PyDataset):
 
     def __init__(self, x, y=None, batch_size: int = 32, shuffle: bool = False, seed: int = 0,
                  workers: int | None = None, max_queue_size: int = 8):
-        workers = workers or max(2, min(8, os.cpu_count() or 2))
-        super().__init__(workers=workers, use_multiprocessing=False, max_queue_size=max_queue_size)
+        super().__init__(workers=workers or reader_threads(), use_multiprocessing=False,
+                         max_queue_size=max_queue_size)
         self.x = Rows.of(x)
         self.y = None if y is None else np.asarray(y, dtype="float32")
         if self.y is not None and len(self.y) != len(self.x):
