@@ -157,3 +157,35 @@ def test_mirrored_strategy_on_2_tf_devices_equals_one_device(tmp_path):
     one, many = _compare("tensorflow", tmp_path, setup=TF_SETUP, n_tr=61, n_va=21, dropout=0.0)
     assert many["devices"] == 2 and many["record"]["strategy"] == "MirroredStrategy"
     _assert_same(one, many)
+
+
+EMBED = textwrap.dedent("""
+    import json, numpy as np
+    {setup}
+    from vienna_utils import features
+    from vienna_utils.distribution import resolve
+    from vienna_utils.weights import resolve_weights
+    imgs = np.random.default_rng(0).integers(0, 255, (22, 32, 32, 3), dtype=np.uint8)
+    w = resolve_weights("project")  # pretrained: random-init features are all near zero
+    one = features.embeddings_from_arrays(imgs, w, batch_size=8)
+    dist = resolve("data_parallel")
+    many = features.embeddings_from_arrays(imgs, w, batch_size=8, distribution=dist)
+    print(json.dumps({{"devices": dist.devices, "shape": list(many.shape),
+                      "max_diff": float(np.abs(one - many).max()), "scale": float(np.abs(one).max())}}))
+""")
+
+
+@pytest.mark.parametrize("backend", ["jax", "tensorflow"])
+def test_embeddings_on_several_devices_equal_one_device(backend, tmp_path):
+    """22 images (batches of 8, so the last one is padded) through the project's pretrained backbone."""
+    if config.keras_backend() != backend:
+        pytest.skip(f"runs in the {backend} pass")
+    env = {**os.environ, "KERAS_BACKEND": backend, "VIENNA_CACHE_DIR": str(tmp_path),
+           **(JAX_4_DEVICES if backend == "jax" else {})}
+    setup = TF_SETUP if backend == "tensorflow" else ""
+    out = subprocess.run([sys.executable, "-c", EMBED.format(setup=setup)], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["devices"] == (4 if backend == "jax" else 2) and got["shape"] == [22, 1280]
+    assert got["scale"] > 0.01 and got["max_diff"] < 1e-5

@@ -207,7 +207,8 @@ class Experiment:
     @cached_property
     def features(self) -> np.ndarray:
         """Backbone embeddings of every image of the data (cached on disk)."""
-        feats, info = embeddings(self.data.paths, self.P.image_size, self.weights, seed=self.P.seed)
+        feats, info = embeddings(self.data.paths, self.P.image_size, self.weights, seed=self.P.seed,
+                                 distribution=self.distribution if self.distribution.engine is not None else None)
         self.timings["embeddings"] = info
         return feats
 

@@ -35,18 +35,33 @@ def _key(paths, image_size, weights: Weights, seed, cache_key=None):
                        backend=keras.backend.backend())
 
 
-def _backbone(image_size, weights, seed):
+def _backbone(image_size, weights, seed, distribution=None):
     from .model import build_backbone
     import_keras().utils.set_random_seed(seed)
-    return build_backbone(image_size, weights)
+    with _resolve(distribution).scope():
+        return build_backbone(image_size, weights)
 
 
-def embeddings_from_arrays(images, weights: Weights, seed: int = 0, batch_size: int = 64):
+def _resolve(distribution):
+    from .distribution import resolve
+    return resolve(distribution)
+
+
+def _predict(backbone, rows, batch_size, distribution):
+    """Features of ``rows``: one device reads batch by batch, a distribution pads and splits them."""
+    if distribution is None:
+        return predict_batches(backbone, rows, batch_size)
+    return _resolve(distribution).predict(backbone, rows, batch_size)
+
+
+def embeddings_from_arrays(images, weights: Weights, seed: int = 0, batch_size: int = 64, distribution=None):
     """Pooled backbone features (N, 1280) of uint8 images (array or :class:`~vienna_utils.pipeline.Rows`).
 
-    The backbone is ``weights.backbone`` (EfficientNetB0 or Lite0)."""
+    The backbone is ``weights.backbone`` (EfficientNetB0 or Lite0). ``distribution``: see
+    :func:`vienna_utils.distribution.resolve` (None: one device)."""
     images = Rows.of(images)
-    return predict_batches(_backbone(images.shape[1], weights, seed), images, batch_size).astype(np.float32)
+    backbone = _backbone(images.shape[1], weights, seed, distribution)
+    return _predict(backbone, images, batch_size, distribution).astype(np.float32)
 
 
 def augmented_embeddings(images, weights: Weights, seed: int = 0, aug_seed: int = 1, batch_size: int = 64):
@@ -72,7 +87,8 @@ def augmented_embeddings(images, weights: Weights, seed: int = 0, aug_seed: int 
 
 
 def embeddings(paths, image_size: int, weights: Weights, seed: int = 0, images=None,
-               use_cache: bool = True, batch_size: int = 64, cache_key: str | None = None, progress: bool = False):
+               use_cache: bool = True, batch_size: int = 64, cache_key: str | None = None, progress: bool = False,
+               distribution=None):
     """Embeddings of image files, from the cache when every input is unchanged.
 
     Parameters
@@ -90,6 +106,10 @@ def embeddings(paths, image_size: int, weights: Weights, seed: int = 0, images=N
     batch_size : int
     cache_key : {"stat", "content"}, optional
         See :func:`vienna_utils.cache.files_fingerprint`.
+    progress : bool
+    distribution : None, "data_parallel" or Distribution
+        Devices that compute the features (:func:`vienna_utils.distribution.resolve`; None: one
+        device). The features, and so the cache, are the same either way (within float rounding).
 
     Returns
     -------
@@ -114,10 +134,10 @@ def embeddings(paths, image_size: int, weights: Weights, seed: int = 0, images=N
     images = Rows.of(images)
     if len(images) != len(paths):
         raise ValueError(f"images has {len(images)} rows for {len(paths)} paths")
-    backbone = _backbone(image_size, weights, seed)
+    backbone = _backbone(image_size, weights, seed, distribution)
 
     def compute(start, stop):
-        return predict_batches(backbone, images.select(np.arange(start, stop)), batch_size)
+        return _predict(backbone, images.select(np.arange(start, stop)), batch_size, distribution)
 
     feats = cache.build(compute, progress=progress) if use_cache else compute(0, len(paths)).astype(np.float32)
     return feats, {"cached": False, "seconds": time.perf_counter() - t0, "key": key}
