@@ -50,3 +50,15 @@ def test_classic_html_export_writes_the_cells_alt_text_without_a_warning(caplog)
     with caplog.at_level(logging.WARNING):
         html, _ = exporter.from_notebook_node(_notebook())
     assert "No description has been provided" in html  # nbconvert's placeholder: what the test above prevents
+
+
+def test_stripping_execution_metadata_keeps_tags_and_alt_text(tmp_path):
+    import subprocess
+    import sys
+    nb = _notebook("A bar chart.")
+    nb.cells[0].metadata.update(tags=["parameters"], papermill={"duration": 1.5}, execution={"x": 1})
+    path = tmp_path / "n.ipynb"
+    nbformat.write(nb, path)
+    tool = Path(__file__).resolve().parents[1] / "tools" / "strip_notebook_metadata.py"
+    subprocess.run([sys.executable, str(tool), str(path)], check=True)
+    assert json.loads(path.read_text())["cells"][0]["metadata"] == {"tags": ["parameters"], "alt": "A bar chart."}
