@@ -45,10 +45,19 @@ def test_fine_tune_runs_two_phases_on_images():
     head = train.fit_head(rng.normal(size=(12, 1280)).astype("float32"), y,
                           rng.normal(size=(4, 1280)).astype("float32"),
                           y[:4], train.FitConfig(epochs=1)).model
+    from vienna_utils.config import import_keras
+
+    class Seen(import_keras().callbacks.Callback):  # a caller's callback runs after the project's own
+        logs = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            Seen.logs.append(dict(logs))
+
     res = train.fine_tune(imgs[:8], y[:8], imgs[8:], y[8:], head, "top_blocks", w,
-                          train.FitConfig(epochs=1, batch_size=4, learning_rate=1e-4))
+                          train.FitConfig(epochs=1, batch_size=4, learning_rate=1e-4), callbacks=[Seen()])
     assert res.epochs_run == 1 and res.model.mode == "top_blocks"
     assert res.images_per_second > 0
+    assert len(Seen.logs) == 1 and {"val_macro_ap", "epoch_seconds"} <= set(Seen.logs[0])
 
 
 def test_full_model_with_positive_weights_trains_under_the_running_backend():

@@ -132,14 +132,17 @@ class EpochTimer(keras.callbacks.Callback):
             logs["epoch_seconds"] = time.perf_counter() - self.t0
 
 
-def _fit(model, x_tr, y_tr, x_va, y_va, cfg: FitConfig, n_images: int, distribution=None) -> FitResult:
+def _fit(model, x_tr, y_tr, x_va, y_va, cfg: FitConfig, n_images: int, distribution=None,
+         callbacks=None) -> FitResult:
     dist = resolve_distribution(distribution)
     fit_kw, padding_callbacks = dist.fit_kwargs(x_tr, y_tr, cfg.batch_size, cfg.seed, loss=model.loss,
                                                 epochs=cfg.epochs)
+    extra = list(callbacks or [])
     callbacks = padding_callbacks + [MacroAPCallback(x_va, y_va, distribution=dist), EpochTimer()]
     if cfg.early_stop:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_macro_ap", mode="max", patience=cfg.patience,
                                                        restore_best_weights=True, verbose=0))
+    callbacks += extra
     val_data = eval_input(x_va, y_va, cfg.batch_size) if dist.engine is None else dist.evaluation_data(
         x_va, y_va, cfg.batch_size)
     val = {"validation_data": val_data} if cfg.metrics else {}
@@ -179,7 +182,7 @@ def fit_model(model, x_train, y_train, x_val, y_val, cfg: FitConfig) -> FitResul
 
 
 def fine_tune(images_train, y_train, images_val, y_val, head, mode: str, weights, cfg: FitConfig,
-              unfrozen_blocks: int = 2, distribution=None) -> FitResult:
+              unfrozen_blocks: int = 2, distribution=None, callbacks=None) -> FitResult:
     """Second phase of unfrozen training: start from a trained head, unfreeze, train with a low rate.
 
     Parameters
@@ -196,6 +199,8 @@ def fine_tune(images_train, y_train, images_val, y_val, head, mode: str, weights
     unfrozen_blocks : int
     distribution : None, "data_parallel" or Distribution
         See :func:`vienna_utils.distribution.resolve`.
+    callbacks : list of keras.callbacks.Callback, optional
+        Called after the project's own (validation mAP, epoch timer, early stopping).
     """
     dist = resolve_distribution(distribution)
     keras.utils.set_random_seed(cfg.seed)
@@ -206,7 +211,7 @@ def fine_tune(images_train, y_train, images_val, y_val, head, mode: str, weights
         copy_head_weights(head, model)
         model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=cfg.make_loss(),
                       **dist.metrics_kwargs(cfg.metrics))
-    return _fit(model, images_train, y_train, images_val, y_val, cfg, len(images_train), dist)
+    return _fit(model, images_train, y_train, images_val, y_val, cfg, len(images_train), dist, callbacks)
 
 
 def early_stopping_epoch(values, patience: int, mode: str = "max") -> tuple:
