@@ -59,9 +59,13 @@ $(JAX_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e ".[jax]"
 	touch $(JAX_STAMP)
 
+# Unit tests in TEST_WORKERS processes (pytest-xdist): most of their time is single-threaded Python
+# (building and tracing models), so 2 processes use both cores of a small machine.
+TEST_WORKERS ?= 2
+
 unit: $(JAX_STAMP)
-	$(PY) -m pytest tests/
-	KERAS_BACKEND=jax $(PY) -m pytest -m keras tests/
+	$(PY) -m pytest -n $(TEST_WORKERS) tests/
+	KERAS_BACKEND=jax $(PY) -m pytest -n $(TEST_WORKERS) -m keras tests/
 
 nbtest: data
 	$(PY) -m pytest $(NBVAL) notebooks/
