@@ -169,7 +169,7 @@ EMBED = textwrap.dedent("""
     w = resolve_weights("project")  # pretrained: random-init features are all near zero
     one = features.embeddings_from_arrays(imgs, w, batch_size=8)
     dist = resolve("data_parallel")
-    many = features.embeddings_from_arrays(imgs, w, batch_size=8, distribution=dist)
+    many = features.embeddings_from_arrays(imgs, w, batch_size=8, distribution="data_parallel")  # by name
     print(json.dumps({{"devices": dist.devices, "shape": list(many.shape),
                       "max_diff": float(np.abs(one - many).max()), "scale": float(np.abs(one).max())}}))
 """)

@@ -60,6 +60,7 @@ def embeddings_from_arrays(images, weights: Weights, seed: int = 0, batch_size: 
     The backbone is ``weights.backbone`` (EfficientNetB0 or Lite0). ``distribution``: see
     :func:`vienna_utils.distribution.resolve` (None: one device)."""
     images = Rows.of(images)
+    distribution = None if distribution is None else _resolve(distribution)  # one engine for build and predict
     backbone = _backbone(images.shape[1], weights, seed, distribution)
     return _predict(backbone, images, batch_size, distribution).astype(np.float32)
 
@@ -134,6 +135,7 @@ def embeddings(paths, image_size: int, weights: Weights, seed: int = 0, images=N
     images = Rows.of(images)
     if len(images) != len(paths):
         raise ValueError(f"images has {len(images)} rows for {len(paths)} paths")
+    distribution = None if distribution is None else _resolve(distribution)  # one engine for build and predict
     backbone = _backbone(image_size, weights, seed, distribution)
 
     def compute(start, stop):
