@@ -1,8 +1,12 @@
 """Chunked caches: resumable builds, integrity checks, rebuild notes, read-only folders, content keys; row reads."""
 import errno
 import json
+import multiprocessing
 import os
+import threading
+import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -41,7 +45,77 @@ def test_build_load_and_no_leftovers(tmp_path):
     np.testing.assert_array_equal(got, data)
     assert isinstance(got, np.memmap) and not got.flags.writeable
     np.testing.assert_array_equal(c.load(), data)
-    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == ["k.npy", "k.npy.json"]
+    # the finished file, its checksums and the (empty) lock file of the key: nothing partial
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == [".k.lock", "k.npy", "k.npy.json"]
+
+
+class SlowFiller(Filler):
+    def __call__(self, s, e):
+        time.sleep(0.05)
+        return super().__call__(s, e)
+
+
+def _build_in_process(folder, n, queue):
+    """One of two processes that need the same cache (spawned: a fresh interpreter)."""
+    data = _data(n=n)
+    filler = SlowFiller(data)
+    got = ArrayCache(folder, "k", data.shape, data.dtype, 3, what="test cache").build(filler)
+    queue.put((np.asarray(got).tolist(), filler.calls))
+
+
+def test_two_processes_build_one_cache_once(tmp_path):
+    """Two notebooks (or test lanes) asking for the same array: one computes it, the other waits and loads it."""
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_build_in_process, args=(tmp_path / "c", 12, queue)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    got = [queue.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    for values, _ in got:
+        np.testing.assert_array_equal(values, _data(n=12))
+    computed = sorted(c for _, calls in got for c in calls)
+    assert computed == [(0, 3), (3, 6), (6, 9), (9, 12)]  # each chunk once, by one of the two
+
+
+def test_threads_building_one_cache_share_it(tmp_path):
+    data = _data(n=12)
+    fillers = [SlowFiller(data) for _ in range(3)]
+    with ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(lambda f: _cache(tmp_path, data).build(f), fillers))
+    for r in results:
+        np.testing.assert_array_equal(r, data)
+    assert sum(len(f.calls) for f in fillers) == 4
+
+
+def test_a_reader_does_not_remove_a_file_its_builder_is_finishing(tmp_path):
+    """Between the rename of the finished file and its sidecar, a reader waits for the builder's lock."""
+    data = _data()
+    c = _cache(tmp_path, data)
+    c.build(Filler(data))
+    meta = (tmp_path / "c" / "k.npy.json")
+    saved = meta.read_bytes()
+    meta.unlink()  # the moment after os.replace(partial, final), before the sidecar
+    cache._verified.clear()
+    released = threading.Event()
+
+    def builder_finishes():
+        with c._key_lock(tmp_path / "c"):
+            started.set()
+            time.sleep(0.3)
+            meta.write_bytes(saved)
+        released.set()
+
+    started = threading.Event()
+    t = threading.Thread(target=builder_finishes)
+    t.start()
+    started.wait(5)
+    got = _cache(tmp_path, data).load()  # finds no sidecar, waits for the lock, looks again
+    t.join()
+    assert released.is_set()
+    np.testing.assert_array_equal(got, data)
 
 
 def test_killed_build_resumes_where_it_stopped(tmp_path):

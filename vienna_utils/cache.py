@@ -6,7 +6,11 @@ holds its shape, dtype and a CRC-32 per chunk of rows. It is built in chunks
 of rows into ``<key>.npy.partial``; each finished chunk leaves a done-marker
 (its CRC), written after the chunk's bytes, so a killed build resumes at the
 first unfinished chunk and never trusts a half-written one. The finished file
-is renamed into place (atomic), then its sidecar.
+is renamed into place (atomic), then its sidecar. Builders of one key take
+a lock file (``.<key>.lock``) in the cache folder, so two processes that
+need the same array (two notebooks, two test lanes) build it once: the second
+waits and then loads the first one's file; a damaged file is repaired only
+under that lock, so a reader never removes a file that a builder is finishing.
 
 A cache is returned only after its checks pass (once per process and file):
 the sidecar parses and matches the expected shape, dtype and key, the file
@@ -39,9 +43,12 @@ import threading
 import warnings
 import zlib
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+
+from .safe_files import file_lock
 
 __all__ = ["CacheWarning", "KEY_MODES", "cache_dir", "fingerprint", "files_fingerprint", "ArrayCache",
            "read_rows"]
@@ -266,7 +273,7 @@ class ArrayCache:
             return "it holds only zeros", None
         return None, []
 
-    def load(self, note_missing: bool = False):
+    def load(self, note_missing: bool = False, _locked: bool = False):
         """The cached array as a read-only memory map, or None (with a note when a cache was there but bad)."""
         path = self.path
         if not path.is_file():
@@ -274,12 +281,34 @@ class ArrayCache:
         stamp = self._stamp(path)
         if stamp not in _verified:
             problem, bad = self._problem(path)
+            if problem and not _locked:
+                # Another process may be finishing this file (renamed in, sidecar not yet written):
+                # look again once its builder has let go of the key's lock.
+                with self._key_lock(self.folder):
+                    return self.load(note_missing, _locked=True)
             if problem:
                 _note(f"{self.what} {path} is not used: {problem}; rebuilding it.")
                 self._salvage(path, bad)
                 return None
             _verified.add(stamp)
         return np.load(path, mmap_mode="r", allow_pickle=False)
+
+    @contextmanager
+    def _key_lock(self, folder):
+        """Hold ``<folder>/.<key>.lock`` (processes and threads); a folder that cannot hold it: no lock."""
+        try:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            lock = file_lock(Path(folder) / f".{self.key}.lock")
+            lock.__enter__()
+        except OSError as e:
+            if e.errno not in _UNWRITABLE:
+                raise
+            lock = None
+        try:
+            yield
+        finally:
+            if lock is not None:
+                lock.__exit__(None, None, None)
 
     def _stamp(self, path) -> tuple:
         """What a check was made on: the file's identity and what it was checked to hold."""
@@ -318,7 +347,9 @@ class ArrayCache:
         temporary one (with a note).
         """
         try:
-            return self._build_in(self.folder, fill, progress)
+            with self._key_lock(self.folder):
+                hit = self.load(_locked=True) if self.path.is_file() else None  # built while we waited
+                return hit if hit is not None else self._build_in(self.folder, fill, progress)
         except OSError as e:
             if e.errno not in _UNWRITABLE:
                 raise
