@@ -1,6 +1,7 @@
 """Data-parallel training: padded batches, exact loss reduction, and equality with one device."""
 import json
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -150,6 +151,50 @@ def test_data_parallel_on_4_jax_devices_without_padding_equals_one_device_in_eve
     """64 / 24 rows: no batch is padded, so even the training loss and accuracy are one device's."""
     one, many = _compare("jax", tmp_path, env_extra=JAX_4_DEVICES, n_tr=64, n_va=24, dropout=0.2)
     _assert_same(one, many)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("localhost", 0))
+        return sock.getsockname()[1]
+
+
+def test_data_parallel_on_2_hosts_equals_one_device(tmp_path):
+    """Two processes on this machine stand for two hosts (2 CPU devices each, JAX's gloo collectives),
+    started as the README's several-hosts recipe says: each feeds its slice of every global batch, and
+    prediction gathers every host's outputs. 62 / 22 rows, dropout on: the one-device model, as on 4 devices
+    of one host."""
+    if config.keras_backend() != "jax":
+        pytest.skip("runs in the jax pass (KERAS_BACKEND=jax pytest -m keras)")
+    port = _free_port()
+    setup = "from vienna_utils.distribution import resolve; resolve('data_parallel')  # initialize first"
+    script = COMPARE.format(setup=setup, n_tr=62, n_va=22, dropout=0.2)
+    procs = []
+    for rank in range(2):
+        env = {**os.environ, "KERAS_BACKEND": "jax", "VIENNA_CACHE_DIR": str(tmp_path / str(rank)),
+               "XLA_FLAGS": "--xla_force_host_platform_device_count=2 "
+                            "--xla_cpu_collective_call_terminate_timeout_seconds=600",
+               "JAX_CPU_COLLECTIVES_IMPLEMENTATION": "gloo",
+               "KERAS_DISTRIBUTION_JOB_ADDRESSES": f"localhost:{port},localhost:{port}",
+               "KERAS_DISTRIBUTION_NUM_PROCESSES": "2", "KERAS_DISTRIBUTION_PROCESS_ID": str(rank)}
+        procs.append(subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True))
+    outs = [p.communicate(timeout=600) for p in procs]
+    for p, (_, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, err[-3000:]
+    got = [json.loads(out.strip().splitlines()[-1]) for out, _ in outs]
+    for host in got:
+        one, many = host["None"], host["data_parallel"]
+        assert many["record"] == {"strategy": "DataParallel", "devices": 4, "hosts": 2, "global_batch_size": 16,
+                                  "name": "data_parallel", "backend": "jax"}
+        assert len(many["scores"]) == 22  # every validation row, on every host
+        assert _max_diff(one["weights"], many["weights"]) < 1e-5
+        assert _max_diff([one["scores"]], [many["scores"]]) < 1e-5
+        assert _max_diff([one["val_macro_ap"]], [many["val_macro_ap"]]) < 1e-5
+        for key in ("val_loss", "val_binary_accuracy"):
+            assert _max_diff([one["other"][key]], [many["other"][key]]) < 1e-5, key
+        assert _max_diff([one["loss"]], [many["loss"]]) < 1e-2  # as on one host (see the 4-device test)
+    assert got[0]["data_parallel"]["scores"] == got[1]["data_parallel"]["scores"]
 
 
 def test_mirrored_strategy_on_2_tf_devices_equals_one_device(tmp_path):

@@ -37,7 +37,9 @@ by :func:`keras.distribution.initialize`, which :func:`resolve` calls when
 - ``KERAS_DISTRIBUTION_PROCESS_ID``: this host's rank, 0 ... hosts - 1.
 
 Every host reads the same data in the same seeded order and feeds its own
-slice of each (padded) global batch. Dropout and augmentation draw their
+slice of each (padded) global batch; predictions are gathered so that every
+host holds all of them. Call :func:`resolve` before anything else uses JAX
+(``jax.distributed.initialize`` must come first). Dropout and augmentation draw their
 random numbers for the whole global batch on JAX, so results equal one
 device's; ``MirroredStrategy`` draws them per replica (see the README).
 """
@@ -309,10 +311,27 @@ class Distribution:
             if self.engine is None:
                 return predict_batches(model, x, batch_size)
             if self.hosts > 1:
-                raise NotImplementedError("prediction on several hosts: predict on one host "
-                                          "(distribution=None) from the saved model")
+                return self._predict_hosts(model, x, batch_size)
             batches = PaddedBatches(x, None, batch_size, self.devices)
             return model.predict(batches, verbose=0)[batches.real_rows()]
+
+    def _predict_hosts(self, model, x, batch_size: int) -> np.ndarray:
+        """Several hosts (JAX): each feeds its slice of every padded batch, the forward pass runs on
+        every device, and each host gathers the whole batch's outputs (``model.predict`` cannot return
+        an array that spans other hosts' devices)."""
+        import jax
+        from jax.experimental import multihost_utils
+        batches = PaddedBatches(x, None, batch_size, self.devices, process=self.process)
+        forward = jax.jit(lambda tv, ntv, xb: model.stateless_call(tv, ntv, xb, training=False)[0])
+        trainable = [v.value for v in model.trainable_variables]
+        frozen = [v.value for v in model.non_trainable_variables]
+        outputs = []
+        for i in range(len(batches)):
+            (local,) = batches[i]
+            layout = self.engine.get_data_layout((batches.padded_sizes[i], *local.shape[1:])).backend_layout
+            out = forward(trainable, frozen, jax.make_array_from_process_local_data(layout, local))
+            outputs.append(np.asarray(multihost_utils.process_allgather(out, tiled=True)))
+        return np.concatenate(outputs)[batches.real_rows()]
 
 
 def tf_epoch_orders(n: int, seed: int, epochs: int, shuffle: bool = True):
@@ -351,7 +370,8 @@ def _tf_epoch_stream(x, y, batch_size, seed, epochs, shuffle):
     def read(idx):
         xb, yb = tf.numpy_function(lambda i: (np.asarray(x[i]), y[i]), [idx], (tf.as_dtype(x.dtype), tf.float32))
         return tf.ensure_shape(xb, x_spec), tf.ensure_shape(yb, (None, y.shape[1]))
-    return batches.map(read).prefetch(tf.data.AUTOTUNE)
+    from .pipeline import TF_PREFETCH_BATCHES
+    return batches.map(read).prefetch(TF_PREFETCH_BATCHES)
 
 
 def _tf_padder(multiple, reduction):
@@ -373,7 +393,10 @@ def _jax_engine():
         if not jax.distributed.is_initialized():
             keras.distribution.initialize()
     devices = keras.distribution.list_devices()
-    return keras.distribution.DataParallel(devices=devices), len(devices)
+    # Several hosts: PaddedBatches already feeds each host its own slice of every global batch (Keras'
+    # automatic sharding takes only tf.data datasets).
+    several = int(os.environ.get("KERAS_DISTRIBUTION_NUM_PROCESSES", "1")) > 1
+    return keras.distribution.DataParallel(devices=devices, auto_shard_dataset=not several), len(devices)
 
 
 _TF_STRATEGY = []
