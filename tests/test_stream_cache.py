@@ -51,23 +51,25 @@ def test_build_load_and_no_leftovers(tmp_path):
 
 class SlowFiller(Filler):
     def __call__(self, s, e):
-        time.sleep(0.05)
+        time.sleep(0.2)
         return super().__call__(s, e)
 
 
-def _build_in_process(folder, n, queue):
+def _build_in_process(folder, n, queue, barrier):
     """One of two processes that need the same cache (spawned: a fresh interpreter)."""
     data = _data(n=n)
     filler = SlowFiller(data)
-    got = ArrayCache(folder, "k", data.shape, data.dtype, 3, what="test cache").build(filler)
+    cache_ = ArrayCache(folder, "k", data.shape, data.dtype, 3, what="test cache")
+    barrier.wait(60)  # both ask at the same moment (start-up times differ)
+    got = cache_.build(filler)
     queue.put((np.asarray(got).tolist(), filler.calls))
 
 
 def test_two_processes_build_one_cache_once(tmp_path):
     """Two notebooks (or test lanes) asking for the same array: one computes it, the other waits and loads it."""
     ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    procs = [ctx.Process(target=_build_in_process, args=(tmp_path / "c", 12, queue)) for _ in range(2)]
+    queue, barrier = ctx.Queue(), ctx.Barrier(2)
+    procs = [ctx.Process(target=_build_in_process, args=(tmp_path / "c", 12, queue, barrier)) for _ in range(2)]
     for p in procs:
         p.start()
     got = [queue.get(timeout=120) for _ in procs]

@@ -278,9 +278,15 @@ class ArrayCache:
         path = self.path
         if not path.is_file():
             return None
-        stamp = self._stamp(path)
+        try:
+            stamp = self._stamp(path)
+            problem, bad = self._problem(path) if stamp not in _verified else (None, [])
+        except FileNotFoundError:  # moved away by another process's repair: look again under the lock
+            if _locked:
+                return None
+            with self._key_lock(self.folder):
+                return self.load(note_missing, _locked=True)
         if stamp not in _verified:
-            problem, bad = self._problem(path)
             if problem and not _locked:
                 # Another process may be finishing this file (renamed in, sidecar not yet written):
                 # look again once its builder has let go of the key's lock.

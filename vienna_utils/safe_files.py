@@ -13,6 +13,7 @@ import io
 import os
 import secrets
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -50,12 +51,23 @@ def file_lock(lock_path: Path):
     """Hold an exclusive lock on ``lock_path`` (created if needed) for the ``with`` block."""
     lock_path = Path(lock_path)
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a+b") as f:
+    try:
+        f = open(lock_path, "a+b")
+    except PermissionError:
+        if not lock_path.is_file():
+            raise
+        f = open(lock_path, "rb")  # another user's lock file: a read-only descriptor locks as well
+    with f:
         if fcntl is not None:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX)
         else:
             f.seek(0)
-            msvcrt.locking(f.fileno(), msvcrt.LK_LOCK, 1)
+            while True:  # LK_LOCK gives up after about 10 s; a cache build takes minutes
+                try:
+                    msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
+                    break
+                except OSError:
+                    time.sleep(0.2)
         try:
             yield
         finally:
