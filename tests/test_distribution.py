@@ -177,12 +177,23 @@ def test_data_parallel_on_2_hosts_equals_one_device(tmp_path):
                "JAX_CPU_COLLECTIVES_IMPLEMENTATION": "gloo",
                "KERAS_DISTRIBUTION_JOB_ADDRESSES": f"localhost:{port},localhost:{port}",
                "KERAS_DISTRIBUTION_NUM_PROCESSES": "2", "KERAS_DISTRIBUTION_PROCESS_ID": str(rank)}
-        procs.append(subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE, text=True))
-    outs = [p.communicate(timeout=600) for p in procs]
-    for p, (_, err) in zip(procs, outs, strict=True):
-        assert p.returncode == 0, err[-3000:]
-    got = [json.loads(out.strip().splitlines()[-1]) for out, _ in outs]
+        logs = [open(tmp_path / f"host{rank}.{kind}", "w+") for kind in ("out", "err")]  # noqa: SIM115
+        procs.append((subprocess.Popen([sys.executable, "-c", script], env=env, stdout=logs[0], stderr=logs[1],
+                                       text=True), logs))
+    try:
+        for p, _ in procs:
+            p.wait(timeout=600)
+    finally:
+        for p, _ in procs:
+            if p.poll() is None:
+                p.kill()
+    got = []
+    for p, (out, err) in procs:
+        out.seek(0), err.seek(0)
+        text_out, text_err = out.read(), err.read()
+        out.close(), err.close()
+        assert p.returncode == 0, text_err[-3000:]
+        got.append(json.loads(text_out.strip().splitlines()[-1]))
     for host in got:
         one, many = host["None"], host["data_parallel"]
         assert many["record"] == {"strategy": "DataParallel", "devices": 4, "hosts": 2, "global_batch_size": 16,

@@ -322,7 +322,10 @@ class Distribution:
         import jax
         from jax.experimental import multihost_utils
         batches = PaddedBatches(x, None, batch_size, self.devices, process=self.process)
-        forward = jax.jit(lambda tv, ntv, xb: model.stateless_call(tv, ntv, xb, training=False)[0])
+        forward = getattr(model, "_vienna_hosts_forward", None)  # compiled once per model
+        if forward is None:
+            forward = jax.jit(lambda tv, ntv, xb: model.stateless_call(tv, ntv, xb, training=False)[0])
+            model._vienna_hosts_forward = forward
         trainable = [v.value for v in model.trainable_variables]
         frozen = [v.value for v in model.non_trainable_variables]
         outputs = []
@@ -393,10 +396,17 @@ def _jax_engine():
         if not jax.distributed.is_initialized():
             keras.distribution.initialize()
     devices = keras.distribution.list_devices()
-    # Several hosts: PaddedBatches already feeds each host its own slice of every global batch (Keras'
-    # automatic sharding takes only tf.data datasets).
-    several = int(os.environ.get("KERAS_DISTRIBUTION_NUM_PROCESSES", "1")) > 1
-    return keras.distribution.DataParallel(devices=devices, auto_shard_dataset=not several), len(devices)
+    engine = keras.distribution.DataParallel(devices=devices)
+    _no_auto_shard(engine)
+    return engine, len(devices)
+
+
+def _no_auto_shard(engine):
+    """Several hosts: PaddedBatches already feeds each host its own slice of every global batch, and
+    Keras' automatic sharding takes only ``tf.data`` datasets (it refuses a PyDataset)."""
+    import jax
+    if jax.process_count() > 1 and getattr(engine, "auto_shard_dataset", False):
+        engine.auto_shard_dataset = False
 
 
 _TF_STRATEGY = []
@@ -437,6 +447,8 @@ def resolve(distribution=None) -> Distribution:
         return Distribution("data_parallel", backend, n, _hosts(backend), engine)
     if isinstance(distribution, (keras.distribution.DataParallel, keras.distribution.ModelParallel)):
         n = int(np.prod(distribution.device_mesh.shape))
+        if backend == "jax":
+            _no_auto_shard(distribution)
         return Distribution("custom", backend, n, _hosts(backend), distribution)
     if backend == "tensorflow":
         import tensorflow as tf
