@@ -68,28 +68,35 @@ unit: $(JAX_STAMP)
 	$(PY) -m pytest -n $(TEST_WORKERS) tests/
 	KERAS_BACKEND=jax $(PY) -m pytest -n $(TEST_WORKERS) -m keras tests/
 
-# Notebooks under nbval in two lanes, two kernels at once: one kernel keeps a 2-core machine about 60%
-# busy (model tracing, the head fits and the analysis run on one thread). The lanes are balanced by
-# measured time; 04-08 reuse 01's baseline record, which lane A writes first; 09 compares the records
-# of 01-08, so it runs last. NB_LANES=1: one after the other, as `pytest --nbval notebooks/` does.
+# Notebooks under nbval, two kernels at once: one kernel keeps a 2-core machine about 60% busy (model
+# tracing, the head fits and the analysis run on one thread). Two phases keep the order the records
+# need: 01 trains the baseline and 04 its other seeds, which 05-08 reuse; 09 compares the records of
+# 01-08, so it runs last. Lanes are balanced by measured time. NB_LANES=1: one after the other, as
+# `pytest --nbval notebooks/` does.
 NB_LANES ?= 2
-NB_LANE_A := 01 02 04 06 08
-NB_LANE_B := 03 05 07 10
+NB_PHASE1_A := 01 02 04
+NB_PHASE1_B := 03 10
+NB_PHASE2_A := 05 07
+NB_PHASE2_B := 06 08
 nb_files = $(foreach n,$(1),$(wildcard notebooks/$(n)_*.ipynb))
+# $(call nb_two_lanes,A,B,name): notebooks A and B in two pytest processes; logs in build/nbval-name-*.log
+define nb_two_lanes
+	@echo "nbval, two lanes: $(1) | $(2)"
+	@$(PY) -m pytest -p no:cacheprovider $(NBVAL) $(call nb_files,$(1)) > build/nbval-$(3)-a.log 2>&1 & \
+	a=$$!; trap 'kill $$a 2>/dev/null' INT TERM; \
+	$(PY) -m pytest -p no:cacheprovider $(NBVAL) $(call nb_files,$(2)) > build/nbval-$(3)-b.log 2>&1; \
+	b=$$?; wait $$a; a=$$?; \
+	echo "== $(1)"; cat build/nbval-$(3)-a.log; echo "== $(2)"; cat build/nbval-$(3)-b.log; \
+	test $$a -eq 0 && test $$b -eq 0
+endef
 
 nbtest: data
 ifeq ($(NB_LANES),1)
 	$(PY) -m pytest $(NBVAL) notebooks/
 else
 	@mkdir -p build
-	@echo "nbval in two lanes: $(NB_LANE_A) | $(NB_LANE_B), then 09 (logs: build/nbval-lane-*.log)"
-	@$(PY) -m pytest -p no:cacheprovider $(NBVAL) $(call nb_files,$(NB_LANE_A)) > build/nbval-lane-a.log 2>&1 & \
-	a=$$!; \
-	$(PY) -m pytest -p no:cacheprovider $(NBVAL) $(call nb_files,$(NB_LANE_B)) > build/nbval-lane-b.log 2>&1; \
-	b=$$?; wait $$a; a=$$?; \
-	echo "== lane A ($(NB_LANE_A))"; cat build/nbval-lane-a.log; \
-	echo "== lane B ($(NB_LANE_B))"; cat build/nbval-lane-b.log; \
-	test $$a -eq 0 && test $$b -eq 0
+	$(call nb_two_lanes,$(NB_PHASE1_A),$(NB_PHASE1_B),phase1)
+	$(call nb_two_lanes,$(NB_PHASE2_A),$(NB_PHASE2_B),phase2)
 	$(PY) -m pytest $(NBVAL) $(call nb_files,09)
 endif
 

@@ -42,14 +42,21 @@ def test_test_and_notebook_tools_are_not_runtime_dependencies():
     assert "jax" in {_norm(r)[0] for r in project["optional-dependencies"]["jax"]}
 
 
-def test_make_test_runs_every_notebook_once_with_09_after_the_records_it_reads():
-    """The nbval lanes of `make nbtest` name each notebook exactly once; 09 (the comparison) runs last."""
+def test_make_test_runs_every_notebook_once_in_the_order_the_records_need():
+    """`make nbtest`'s lanes name each notebook once; 01 (baseline) and 04 (its other seeds) finish before
+    05-08 reuse them, and 09 (the comparison of 01-08) runs last."""
     text = (ROOT / "Makefile").read_text(encoding="utf-8")
     lanes = {name: re.search(rf"^{name}\s*:=(.*)$", text, re.M).group(1).split()
-             for name in ("NB_LANE_A", "NB_LANE_B")}
-    named = lanes["NB_LANE_A"] + lanes["NB_LANE_B"] + ["09"]
+             for name in ("NB_PHASE1_A", "NB_PHASE1_B", "NB_PHASE2_A", "NB_PHASE2_B")}
+    phase1 = lanes["NB_PHASE1_A"] + lanes["NB_PHASE1_B"]
+    phase2 = lanes["NB_PHASE2_A"] + lanes["NB_PHASE2_B"]
     notebooks = sorted(p.name[:2] for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    assert sorted(named) == notebooks
-    assert lanes["NB_LANE_A"][0] == "01"  # the baseline record that 04-08 reuse is written first
-    two_lanes = text.split("ifeq ($(NB_LANES),1)")[1].split("else")[1].split("endif")[0]
-    assert two_lanes.index("$(call nb_files,09)") > two_lanes.index("wait $$a")
+    assert sorted(phase1 + phase2 + ["09"]) == notebooks
+    first = lanes["NB_PHASE1_A"]
+    assert first.index("01") < first.index("04")  # one lane: 04 reads 01's baseline
+    assert {"05", "06", "07", "08"} <= set(phase2)
+    recipe = text.split("ifeq ($(NB_LANES),1)")[1].split("else")[1].split("endif")[0].splitlines()
+    calls = [line.strip() for line in recipe if line.strip()]
+    assert calls[-3:] == ["$(call nb_two_lanes,$(NB_PHASE1_A),$(NB_PHASE1_B),phase1)",
+                          "$(call nb_two_lanes,$(NB_PHASE2_A),$(NB_PHASE2_B),phase2)",
+                          "$(PY) -m pytest $(NBVAL) $(call nb_files,09)"]
