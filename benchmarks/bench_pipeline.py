@@ -19,7 +19,7 @@ from vienna_utils import config, model, pipeline
 from vienna_utils.losses import WeightedBinaryCrossentropy
 from vienna_utils.weights import resolve_weights
 
-N, SIZE, BATCH, EPOCHS, ROUNDS = 512, 96, 32, 2, 2
+N, SIZE, BATCH, EPOCHS, ROUNDS = 512, 96, 32, 3, 2
 keras = config.import_keras()
 paths, Y, source = dataset(N)
 header("unfrozen training throughput: our pipeline vs in-memory ceiling vs per-image PIL floor", source)
@@ -51,12 +51,20 @@ def fresh_model():
 
 
 def throughput(timed: dict, warm: dict):
-    """Images per second of ``fit(**timed)`` after a warm-up ``fit(**warm)`` (tracing, compilation)."""
+    """Images per second of the fastest of EPOCHS epochs of ``fit(**timed)``, after a warm-up ``fit(**warm)``.
+
+    The fastest epoch, not the mean: on the shared 2-core VM whole epochs now and then run at about half
+    speed whatever the input path (measured in one process, epoch after epoch on the same path: 79, 50, 50
+    images/s; 50, 86, 92; 68, 74, 49), which made one mean of two epochs a draw.
+    """
     m = fresh_model()
     m.fit(epochs=1, verbose=0, **warm)
-    with timer() as t:
-        m.fit(epochs=EPOCHS, verbose=0, **timed)
-    return N * EPOCHS / t.seconds
+    best = 0.0
+    for _ in range(EPOCHS):
+        with timer() as t:
+            m.fit(epochs=1, verbose=0, **timed)
+        best = max(best, N / t.seconds)
+    return best
 
 
 os.environ.setdefault("VIENNA_CACHE_DIR", tempfile.mkdtemp(prefix="bench-pipeline-"))
@@ -71,8 +79,8 @@ for _ in range(ROUNDS):
                           dict(x=as_float[:BATCH], y=Y[:BATCH])))
 c = throughput(dict(x=ReaderDataGenerator(paths, Y, BATCH, SIZE)),
                dict(x=ReaderDataGenerator(paths[:BATCH], Y[:BATCH], BATCH, SIZE)))
-print(f"images: {N} at {SIZE} px, batch {BATCH}, EfficientNetB0 top blocks unfrozen, {EPOCHS} epochs timed, "
-      f"(a) and (b) best of {ROUNDS} alternating rounds")
+print(f"images: {N} at {SIZE} px, batch {BATCH}, EfficientNetB0 top blocks unfrozen, the fastest of {EPOCHS} "
+      f"epochs, (a) and (b) best of {ROUNDS} alternating rounds")
 print(f"decode into the disk cache, once:     {t_decode.seconds:6.2f} s ({N / t_decode.seconds:.0f} images/s)")
 print(f"(a) our pipeline:                    {a:6.1f} images/s")
 print(f"(b) in-memory float32 (ceiling):     {b:6.1f} images/s")

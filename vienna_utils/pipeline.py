@@ -259,9 +259,11 @@ TF_PREFETCH_BATCHES = 2
 def tf_parallel_reads() -> int:
     """Batches the TensorFlow path reads at once: one per 4 cores, 1 to 4.
 
-    Not ``tf.data.AUTOTUNE``: on a 2-core machine its reader and tuning threads took the cores the model
-    trains on (``bench_pipeline.py``, 512 images at 96 px: 50 images/s with AUTOTUNE for the parallel reads
-    and the prefetch, 83 with one read at a time and 2 batches ahead; the batches are the same).
+    A batch is a few ``pread`` calls, so one reader keeps up with a small machine's model and four with a
+    GPU's. Fixed rather than ``tf.data.AUTOTUNE``, with a fixed prefetch: the buffered batches, and so the
+    memory, do not depend on the machine or the data, and the batches and their order are the same.
+    (AUTOTUNE was not faster here: on the 2-core machine epochs of both vary between about 50 and 90
+    images/s from one epoch to the next, see ``bench_pipeline.py``.)
     """
     return max(1, min(4, (os.cpu_count() or 2) // 4))
 
