@@ -4,7 +4,9 @@ Runs load -> health -> encode -> split -> embeddings -> head -> one top-blocks e
 in a fresh process, and prints per stage the throughput (items/s), the peak resident memory added by the
 stage (MB above the RSS before it; the head and top-blocks stages include building and tracing their model,
 a cost that does not depend on N) and the process's peak RSS, then how each grows from N to 4N.
-Usage: python benchmarks/bench_scale.py [N] [--size 96]   (default N=500; L3D itself is 224 px: --size 224)
+Usage: python benchmarks/bench_scale.py [N] [--size 96]   (default N=1000; L3D itself is 224 px: --size 224)
+N should give the validation and test splits at least 128 images (N >= about 900), the prediction batch:
+below it, the memory of the predicting stages grows with N until the batch is full.
 """
 import argparse
 import json
@@ -64,7 +66,7 @@ def child(n: int, size: int, folder: Path):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("n", nargs="?", type=int, default=500)
+    ap.add_argument("n", nargs="?", type=int, default=1000)
     ap.add_argument("--size", type=int, default=96)
     ap.add_argument("--child", action="store_true")
     ap.add_argument("--folder")
@@ -92,6 +94,32 @@ def main():
     grow = max(big[s]["added_mb"] - small[s]["added_mb"] for s in STAGES)
     print(f"largest growth of a stage's added memory from N to 4N: {grow:.0f} MB "
           f"(bounded memory: it should not scale with N)")
+    print_extrapolation(small, big, a.n)
+
+
+def extrapolate(t_n, t_4n, n, m):
+    """A straight line through (N, t_n) and (4N, t_4n), read at M (slope and intercept at least 0)."""
+    slope = max(0.0, (t_4n - t_n) / (3 * n))
+    return max(0.0, t_4n - slope * 4 * n) + slope * m
+
+
+def print_extrapolation(small, big, n, sizes=(770_000, 2_000_000)):
+    """Each stage's time and the process's peak RSS at L3D (770k) and register (2M) size, from N and 4N.
+
+    The embeddings and the top-blocks epoch scale with the images of their split, the head with its epochs
+    (5 here): read the hours of one epoch, and multiply by the epochs a run takes.
+    """
+    print(f"\nextrapolated on this machine (a straight line through N={n} and 4N={4 * n}; one process):")
+    print(f"{'stage':18s} " + " ".join(f"{'hours ' + f'{m:,}':>15s}" for m in sizes))
+    for s in STAGES:
+        hours = [extrapolate(small[s]["seconds"], big[s]["seconds"], n, m) / 3600 for m in sizes]
+        print(f"{s:18s} " + " ".join(f"{h:15.2f}" for h in hours))
+    p_n, p_4n = (max(v["peak_mb"] for v in run.values()) for run in (small, big))
+    slope = (p_4n - p_n) / (3 * n) * 1000
+    peak = [extrapolate(p_n, p_4n, n, m) for m in sizes]
+    print(f"peak RSS of the process: {p_n:.0f} MB at N, {p_4n:.0f} MB at 4N ({slope:+.1f} MB per 1,000 images); "
+          "the same line read at " + ", ".join(f"{m:,}: {p / 1024:.1f} GB" for p, m in zip(peak, sizes, strict=True))
+          + " (an upper bound: a line through two points carries their noise)")
 
 
 if __name__ == "__main__":
