@@ -1,4 +1,4 @@
-"""check_health on 2,000 small JPEGs: serial against a pool of 2 processes (target: at most 0.6x).
+"""check_health on 2,000 JPEGs (256 px, L3D's size): serial against a pool of 2 processes (target: at most 0.6x).
 
 Usage: python benchmarks/bench_health.py [n_images] [size_px]   (default 2,000 images of 256 px, L3D's size;
 with smaller images the pool's start-up weighs more: 128 px gave 0.76x with a pure-CPU control of 0.72x)
