@@ -86,3 +86,28 @@ def test_models_start_from_the_same_weights_whatever_ran_before(keras):
         c = head_weights(lambda: build(4), 123)
         assert all(np.array_equal(x, y) for x, y in zip(a, b))
         assert not np.array_equal(a[-1], c[-1])            # another seed, another initial kernel
+
+
+def test_keras_keeps_a_nested_models_dropout_on_despite_training_false():
+    """Why silence_frozen_dropout exists: if Keras starts honouring training=False here, revisit it."""
+    from vienna_utils.config import import_keras
+    keras = import_keras()
+    i = keras.Input((8,))
+    inner = keras.Model(i, keras.layers.Dropout(0.5, seed=1)(i))
+    o = keras.Input((8,))
+    outer = keras.Model(o, inner(o, training=False))
+    x = np.ones((4, 8), "float32")
+    assert (keras.ops.convert_to_numpy(outer(x, training=True)) == 0).any()  # dropped: training mode inside
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(outer(x, training=False)), x)
+
+
+def test_silence_frozen_dropout_turns_off_only_the_frozen_blocks():
+    from vienna_utils.config import import_keras
+    from vienna_utils.model import build_model
+    keras = import_keras()
+    m = build_model(3, mode="top_blocks", weights="none", image_size=32, augment=False, frozen_dropout=False)
+    drops = {lay.name: lay.rate for lay in m.backbone.layers if isinstance(lay, keras.layers.Dropout)}
+    assert drops and all(r == 0 for n, r in drops.items() if int(n[5]) < 6)
+    assert all(r > 0 for n, r in drops.items() if int(n[5]) >= 6)
+    default = build_model(3, mode="top_blocks", weights="none", image_size=32, augment=False)
+    assert all(lay.rate > 0 for lay in default.backbone.layers if isinstance(lay, keras.layers.Dropout))

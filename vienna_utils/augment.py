@@ -17,7 +17,7 @@ import math
 
 from .config import import_keras
 
-__all__ = ["CastImages", "RandomAffine"]
+__all__ = ["CastImages", "RandomAffine", "affine_transforms"]
 
 keras = import_keras()
 ops = keras.ops
@@ -32,6 +32,24 @@ class CastImages(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
+
+
+def affine_transforms(u, height: int, width: int, translate: float, zoom: float, rotate: float):
+    """(n, 8) inverse affine transforms (output pixel -> input pixel) from draws ``u`` in [-1, 1].
+
+    Column 0 of ``u`` shifts x by up to ``translate * width``, column 1 y, column 2 scales by
+    ``1 + u * zoom``, column 3 rotates by up to ``rotate`` of a full turn, about the image centre.
+    """
+    tx = u[:, 0] * translate * width
+    ty = u[:, 1] * translate * height
+    scale = 1.0 + u[:, 2] * zoom
+    theta = u[:, 3] * rotate * 2.0 * math.pi
+    cos, sin = ops.cos(theta) / scale, ops.sin(theta) / scale
+    cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
+    a2 = cx - cos * cx + sin * cy - tx
+    b2 = cy - sin * cx - cos * cy - ty
+    zero = ops.zeros_like(cos)
+    return ops.stack([cos, -sin, a2, sin, cos, b2, zero, zero], axis=1)
 
 
 @keras.saving.register_keras_serializable(package="vienna_utils")
@@ -67,16 +85,16 @@ class RandomAffine(keras.layers.Layer):
     def transforms(self, n, height, width):
         """(n, 8) inverse affine transforms (output pixel -> input pixel), one per image."""
         u = keras.random.uniform((n, 4), minval=-1.0, maxval=1.0, seed=self.seed_generator)
-        tx = u[:, 0] * self.translate * width
-        ty = u[:, 1] * self.translate * height
-        scale = 1.0 + u[:, 2] * self.zoom
-        theta = u[:, 3] * self.rotate * 2.0 * math.pi
-        cos, sin = ops.cos(theta) / scale, ops.sin(theta) / scale
-        cx, cy = (width - 1) / 2.0, (height - 1) / 2.0
-        a2 = cx - cos * cx + sin * cy - tx
-        b2 = cy - sin * cx - cos * cy - ty
-        zero = ops.zeros_like(cos)
-        return ops.stack([cos, -sin, a2, sin, cos, b2, zero, zero], axis=1)
+        return affine_transforms(u, height, width, self.translate, self.zoom, self.rotate)
+
+    def apply(self, images, u):
+        """``images`` transformed with the draws ``u`` ((n, 4) uniforms in [-1, 1]: x, y, zoom, angle)."""
+        images = ops.cast(images, self.compute_dtype)
+        t = affine_transforms(ops.convert_to_tensor(u, "float32"), images.shape[1], images.shape[2],
+                              self.translate, self.zoom, self.rotate)
+        out = ops.image.affine_transform(ops.cast(images, "float32"), t, interpolation="bilinear",
+                                         fill_mode="constant", fill_value=self.fill_value)
+        return ops.cast(out, self.compute_dtype)
 
     def call(self, images, training=None):
         images = ops.cast(images, self.compute_dtype)

@@ -70,6 +70,10 @@ class Profile:
     precision : str
         Keras dtype policy of the models: ``"float32"``, or ``"mixed_bfloat16"`` for the
         GPU profile (measured 1.5x the float32 training speed on an H200; see README, GPU).
+    trunk_cache : bool
+        Top-blocks runs train on cached trunk activations (:mod:`vienna_utils.trunk`: the frozen
+        blocks computed once per image and augmentation draw, shared by every run) instead of
+        through the whole model; for the small profiles on a CPU.
     """
 
     name: str
@@ -85,6 +89,7 @@ class Profile:
     fine_tune_lr: float = 1e-4
     seed: int = 0
     precision: str = "float32"
+    trunk_cache: bool = False
 
     def as_dict(self) -> dict:
         return asdict(self)

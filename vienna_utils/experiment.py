@@ -26,11 +26,12 @@ from .data import check_health, content_hashes, exclude, load_dataset
 from .distribution import resolve as resolve_distribution
 from .features import augmented_embeddings, embeddings
 from .metrics import Evaluation, evaluate, tune_thresholds
-from .pipeline import Rows, image_array
+from .pipeline import Rows, image_array, predict_batches
 from .results import (PURPOSES, Record, as_record, environment, find_baseline, load_records, one_device,
                       record_matches, run_name, save_record, select)
 from .splits import split, subsample
 from .train import FitConfig, FitResult, fine_tune, fit_head
+from .trunk import fine_tune as trunk_fine_tune
 from .vienna import DropReport, encode, resolve_unlabelled
 from .weights import Weights, resolve_weights
 
@@ -237,6 +238,15 @@ class Experiment:
         row[repeat] = np.arange(repeat.sum())
         return Rows.join([self.features, aug], repeat.astype(int), row)
 
+    def uses_trunk_cache(self, mode: str) -> bool:
+        """Whether a run in ``mode`` trains on cached trunk activations (:mod:`vienna_utils.trunk`).
+
+        Top-blocks runs do when the profile says so (``trunk_cache``), on one device, with pretrained
+        weights (a randomly initialised trunk trains its BatchNormalization: nothing to cache).
+        """
+        return (mode == "top_blocks" and self.P.trunk_cache and self.distribution.engine is None
+                and self.weights.kind != "random")
+
     def head_config(self, **overrides) -> FitConfig:
         """The profile's head-training settings, with ``overrides`` (any FitConfig field, seed included)."""
         kw = dict(epochs=self.P.head_epochs, batch_size=self.P.batch_size, learning_rate=self.P.head_lr,
@@ -305,6 +315,15 @@ class Experiment:
             val_scores = self.distribution.predict(fit.model, Rows(self.features, d.val))
             test_scores = self.distribution.predict(fit.model, Rows(self.features, d.test))
             seconds = fit.seconds
+        elif self.uses_trunk_cache(mode):
+            cfg = self.fine_tune_config(**extra)
+            inside = np.isin(tr, d.train).all()  # the split's rows: every configuration shares the draws
+            fit = trunk_fine_tune(self.images, d.paths, tr, Y[tr], d.val, Y[d.val], head_fit.model, self.weights,
+                                  cfg, self.P.image_size, unfrozen_blocks, aug_rows=d.train if inside else None,
+                                  aug_seed=self.P.seed + 1)
+            val_scores = predict_batches(fit.top_model, Rows(fit.plain, d.val))
+            test_scores = predict_batches(fit.top_model, Rows(fit.plain, d.test))
+            seconds = head_fit.seconds + fit.seconds
         else:
             cfg = self.fine_tune_config(**extra)
             fit = fine_tune(Rows(self.images, tr), Y[tr], Rows(self.images, d.val), Y[d.val], head_fit.model, mode,
@@ -330,7 +349,8 @@ class Experiment:
             weights={**self.weights.as_dict(), "description": self.weights.describe()},
             data=d.source, labels=labels, n_train=int(len(tr)), n_val=int(len(d.val)), n_test=int(len(d.test)),
             split_seed=self.P.seed,
-            fit={"head": hcfg.as_dict(), **({"fine_tune": cfg.as_dict()} if mode != "frozen" else {})},
+            fit={"head": hcfg.as_dict(), **({"fine_tune": cfg.as_dict()} if mode != "frozen" else {}),
+                 **({"trunk_cache": fit.trunk_info} if hasattr(fit, "trunk_info") else {})},
             epochs_run=fit.epochs_run, best_epoch=fit.best_epoch, best_val_macro_ap=fit.best_val_macro_ap,
             seconds=round(seconds, 2), images_per_second=round(fit.images_per_second, 1),
             wall_seconds_including_evaluation=round(time.perf_counter() - t0, 2),

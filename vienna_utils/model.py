@@ -16,7 +16,7 @@ from .config import import_keras
 from .weights import Weights, resolve_weights
 
 __all__ = ["MODES", "HEADS", "build_backbone", "build_model", "build_head", "copy_head_weights",
-           "posted_model", "set_trainable", "count_params",
+           "posted_model", "set_trainable", "silence_frozen_dropout", "count_params",
            "unfrozen_layer_names", "augmentation", "initial_bias"]
 
 MODES = ("frozen", "top_blocks", "full")
@@ -99,6 +99,25 @@ def set_trainable(backbone, mode: str, unfrozen_blocks: int = 2, train_batchnorm
     return backbone
 
 
+def silence_frozen_dropout(backbone, mode: str, unfrozen_blocks: int = 2) -> list:
+    """Set the rate of the dropout layers of the frozen blocks to 0 (inference mode); return their names.
+
+    Why: in Keras 3 (3.15 measured), ``backbone(x, training=False)`` written while building a
+    functional model does not keep the backbone's dropout layers off when the outer model trains:
+    EfficientNet's stochastic-depth dropout (``block2b_drop`` ... ``block7a``-``top``) stays active in
+    every block, frozen ones included, although BatchNormalization (frozen) does run in inference
+    mode. A rate of 0 is inference mode for a dropout layer, whatever ``training`` says.
+    """
+    keras = import_keras()
+    lowest = {"frozen": 99, "top_blocks": 8 - unfrozen_blocks, "full": 0}[mode]
+    names = []
+    for layer in backbone.layers:
+        if isinstance(layer, keras.layers.Dropout) and _block_number(layer.name) < lowest:
+            layer.rate = 0.0
+            names.append(layer.name)
+    return names
+
+
 def initial_bias(y_train) -> np.ndarray:
     """Log-odds of each label's training frequency: the head's starting bias.
 
@@ -162,7 +181,7 @@ def augmentation(seed: int = 0):
 
 def build_model(n_labels: int, mode: str = "frozen", weights="imagenet", image_size: int = 224,
                 unfrozen_blocks: int = 2, dropout: float = 0.2, bias=None, augment: bool = True,
-                seed: int = 0, head: str = "plain", backbone=None):
+                seed: int = 0, head: str = "plain", backbone=None, frozen_dropout: bool = True):
     """EfficientNetB0 (ImageNet-style backbone) + pooling + dropout + sigmoid head.
 
     Parameters
@@ -188,6 +207,10 @@ def build_model(n_labels: int, mode: str = "frozen", weights="imagenet", image_s
         See :func:`build_head`.
     backbone : {"efficientnet_b0", "efficientnet_lite0"}, optional
         See :func:`build_backbone`.
+    frozen_dropout : bool
+        False: the frozen blocks' stochastic-depth dropout is off (:func:`silence_frozen_dropout`), so
+        they run fully in inference mode, as the trunk path (:mod:`vienna_utils.trunk`) computes them.
+        True (default, the behaviour the committed notebooks were made with): Keras 3 leaves it on.
 
     Returns
     -------
@@ -204,6 +227,8 @@ def build_model(n_labels: int, mode: str = "frozen", weights="imagenet", image_s
     # statistics to protect (its features are near zero until BN adapts): BN trains there.
     random_init = w.kind == "random"
     set_trainable(backbone, mode, unfrozen_blocks, train_batchnorm=random_init and mode != "frozen")
+    if not frozen_dropout:
+        silence_frozen_dropout(backbone, mode, unfrozen_blocks)
     from .augment import CastImages
     inp = keras.Input((image_size, image_size, 3), dtype="uint8", name="image")
     x = augmentation(seed)(inp) if augment else CastImages(name="cast")(inp)

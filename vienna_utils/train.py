@@ -135,8 +135,13 @@ class EpochTimer(keras.callbacks.Callback):
 def _fit(model, x_tr, y_tr, x_va, y_va, cfg: FitConfig, n_images: int, distribution=None,
          callbacks=None) -> FitResult:
     dist = resolve_distribution(distribution)
-    fit_kw, padding_callbacks = dist.fit_kwargs(x_tr, y_tr, cfg.batch_size, cfg.seed, loss=model.loss,
-                                                epochs=cfg.epochs)
+    if isinstance(x_tr, keras.utils.PyDataset):  # batches prepared by the caller (one device)
+        if dist.engine is not None:
+            raise ValueError("a prepared PyDataset trains on one device only")
+        fit_kw, padding_callbacks = {"x": x_tr, "shuffle": False}, []
+    else:
+        fit_kw, padding_callbacks = dist.fit_kwargs(x_tr, y_tr, cfg.batch_size, cfg.seed, loss=model.loss,
+                                                    epochs=cfg.epochs)
     extra = list(callbacks or [])
     callbacks = padding_callbacks + [MacroAPCallback(x_va, y_va, distribution=dist), EpochTimer()]
     if cfg.early_stop:
