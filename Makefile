@@ -12,7 +12,8 @@ VENV    := .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 KERNEL  := vienna-lab
-NBVAL   := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
+# A cell still running after 20 minutes is stuck: it fails, named, instead of holding CI to its limit
+NBVAL   := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg --nbval-cell-timeout 1200
 # papermill with the kernel's connection encrypted (see tools/execute_notebook.py)
 EXECUTE := $(CURDIR)/$(PY) $(CURDIR)/tools/execute_notebook.py --kernel $(KERNEL)
 # The classic template writes each figure's alt text from its cell's "alt" metadata (the lab template
