@@ -4,7 +4,7 @@
 #                          in two lanes; NB_LANES=1 for one after the other)
 #              make lab   (JupyterLab on notebooks/ with the project's kernel)
 #              make lint  (ruff, configured in pyproject.toml)
-#              make notebooks  (re-execute the committed notebooks in place, quick profile, in order)
+#              make notebooks  (re-execute the committed notebooks in place, quick profile, in nbtest's lanes)
 PYTHON  ?= python3
 PROFILE ?= quick
 DATA    ?=
@@ -80,16 +80,19 @@ NB_PHASE1_B := 03 10
 NB_PHASE2_A := 05 07
 NB_PHASE2_B := 06 08
 nb_files = $(foreach n,$(1),$(wildcard notebooks/$(n)_*.ipynb))
-# $(call nb_two_lanes,A,B,name): notebooks A and B in two pytest processes; logs in build/nbval-name-*.log
-define nb_two_lanes
-	@echo "nbval, two lanes: $(1) | $(2)"
-	@$(PY) -m pytest -p no:cacheprovider $(NBVAL) $(call nb_files,$(1)) > build/nbval-$(3)-a.log 2>&1 & \
+# $(call two_lanes,A,B,log,command): `command` on notebooks A and on notebooks B, two processes at once;
+# each lane's output goes to build/log-a.log / build/log-b.log, printed when both have ended; fails if either does
+define two_lanes
+	@echo "two lanes: $(1) | $(2)"
+	@$(4) $(call nb_files,$(1)) > build/$(3)-a.log 2>&1 & \
 	a=$$!; trap 'kill $$a 2>/dev/null' INT TERM; \
-	$(PY) -m pytest -p no:cacheprovider $(NBVAL) $(call nb_files,$(2)) > build/nbval-$(3)-b.log 2>&1; \
+	$(4) $(call nb_files,$(2)) > build/$(3)-b.log 2>&1; \
 	b=$$?; wait $$a; a=$$?; \
-	echo "== $(1)"; cat build/nbval-$(3)-a.log; echo "== $(2)"; cat build/nbval-$(3)-b.log; \
+	echo "== $(1)"; cat build/$(3)-a.log; echo "== $(2)"; cat build/$(3)-b.log; \
 	test $$a -eq 0 && test $$b -eq 0
 endef
+# $(call nb_two_lanes,A,B,name): nbval on notebooks A and B; logs in build/nbval-name-*.log
+nb_two_lanes = $(call two_lanes,$(1),$(2),nbval-$(3),$(PY) -m pytest -p no:cacheprovider $(NBVAL))
 
 nbtest: data
 ifeq ($(NB_LANES),1)
@@ -115,15 +118,21 @@ nbtest-jax: data
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
-# After a change to code the notebooks show: every committed notebook re-executed where it is, in order
-# (quick profile, as nbval compares them); a failing notebook stops the run and stays as committed.
+# After a change to code the notebooks show: every committed notebook re-executed where it is (quick
+# profile, as nbval compares them), in the lanes and phases of nbtest (NB_LANES=1: one after the other);
+# a failing notebook stops the run and stays as committed.
+NB_EXECUTE := VIENNA_PROFILE=quick $(EXECUTE) --in-place
 notebooks: $(STAMP)
 	VIENNA_PROFILE=quick $(PY) -m vienna_utils.synthetic
-	@set -e; cd notebooks; for nb in [0-9][0-9]_*.ipynb; do \
-		echo "== $$nb (quick profile, in place)"; \
-		VIENNA_PROFILE=quick $(EXECUTE) $$nb $$nb; \
-	done; \
-	../$(PY) ../tools/strip_notebook_metadata.py [0-9][0-9]_*.ipynb
+ifeq ($(NB_LANES),1)
+	$(NB_EXECUTE) $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+else
+	@mkdir -p build
+	$(call two_lanes,$(NB_PHASE1_A),$(NB_PHASE1_B),notebooks-phase1,$(NB_EXECUTE))
+	$(call two_lanes,$(NB_PHASE2_A),$(NB_PHASE2_B),notebooks-phase2,$(NB_EXECUTE))
+	$(NB_EXECUTE) $(call nb_files,09)
+endif
+	$(PY) tools/strip_notebook_metadata.py notebooks/[0-9][0-9]_*.ipynb
 
 lab: data
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks

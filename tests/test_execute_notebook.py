@@ -74,3 +74,32 @@ def test_kernel_manager_provisions_encryption_when_jupyter_client_supports_it():
         assert km.transport_encryption == "auto"
     else:
         assert execute_notebook.ENCRYPTED_KERNEL == {}
+
+
+def test_in_place_list_runs_in_order_and_stops_at_the_first_failure(tmp_path, monkeypatch, capsys):
+    done = []
+
+    def run(input_path, output_path, parameters, kernel_name, cwd, config):
+        done.append(Path(input_path).name)
+        nb = nbformat.read(input_path, as_version=4)
+        nb.metadata["papermill"] = {"output_path": output_path}
+        nb.cells[0].outputs = [nbformat.v4.new_output("stream", text="executed\n")]
+        nbformat.write(nb, output_path)
+        if Path(input_path).name.startswith("02"):
+            raise RuntimeError("02 failed")
+
+    monkeypatch.setattr(execute_notebook.papermill, "execute_notebook", run)
+    paths = [_notebook(tmp_path / f"0{i}_x.ipynb") for i in (1, 2, 3)]
+    before = {p.name: p.read_bytes() for p in paths}
+    with pytest.raises(RuntimeError, match="02 failed"):
+        execute_notebook.main(["--in-place", *map(str, paths), "--profile", "quick"])
+    assert done == ["01_x.ipynb", "02_x.ipynb"]  # 03 never started
+    assert nbformat.read(paths[0], as_version=4).cells[0].outputs[0].text == "executed\n"
+    assert paths[1].read_bytes() == before["02_x.ipynb"] and paths[2].read_bytes() == before["03_x.ipynb"]
+    assert "== " + str(paths[1]) in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [["a.ipynb", "b.ipynb", "--in-place", "c.ipynb"], ["a.ipynb"], []])
+def test_notebook_output_and_in_place_exclude_each_other(argv):
+    with pytest.raises(SystemExit):
+        execute_notebook.main(argv)

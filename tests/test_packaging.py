@@ -60,3 +60,17 @@ def test_make_test_runs_every_notebook_once_in_the_order_the_records_need():
     assert calls[-3:] == ["$(call nb_two_lanes,$(NB_PHASE1_A),$(NB_PHASE1_B),phase1)",
                           "$(call nb_two_lanes,$(NB_PHASE2_A),$(NB_PHASE2_B),phase2)",
                           "$(PY) -m pytest $(NBVAL) $(call nb_files,09)"]
+
+
+def test_make_notebooks_re_executes_in_the_lanes_and_phases_of_make_test():
+    """Re-executing writes the records that later notebooks read, so it keeps nbtest's phases; one lane
+    executes every notebook in number order."""
+    text = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = text.split("\nnotebooks: $(STAMP)\n")[1].split("\n\n")[0]
+    one, two = recipe.split("ifeq ($(NB_LANES),1)")[1].split("endif")[0].split("else")
+    assert one.strip() == "$(NB_EXECUTE) $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))"
+    calls = [line.strip() for line in two.splitlines() if line.strip()]
+    assert calls[-3:] == ["$(call two_lanes,$(NB_PHASE1_A),$(NB_PHASE1_B),notebooks-phase1,$(NB_EXECUTE))",
+                          "$(call two_lanes,$(NB_PHASE2_A),$(NB_PHASE2_B),notebooks-phase2,$(NB_EXECUTE))",
+                          "$(NB_EXECUTE) $(call nb_files,09)"]
+    assert re.search(r"^NB_EXECUTE := VIENNA_PROFILE=quick \$\(EXECUTE\) --in-place$", text, re.M)

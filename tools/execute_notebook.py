@@ -1,6 +1,7 @@
 """Execute one notebook with papermill, as ``make run``, ``make notebooks`` and ``make reference`` do.
 
     python tools/execute_notebook.py NOTEBOOK OUTPUT [--profile NAME] [--kernel NAME] [--cwd DIR]
+    python tools/execute_notebook.py --in-place NOTEBOOK [NOTEBOOK ...] [--profile NAME] ...
 
 The same as ``papermill --kernel K --cwd DIR [-p profile NAME] NOTEBOOK OUTPUT``, plus one setting the
 papermill command line cannot pass: ``KernelManager.transport_encryption = "auto"``. The project's kernel
@@ -70,15 +71,25 @@ def execute(notebook: str, output: str, profile: str | None = None, kernel: str 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("notebook")
-    ap.add_argument("output")
+    ap.add_argument("notebook", nargs="?")
+    ap.add_argument("output", nargs="?")
+    ap.add_argument("--in-place", nargs="+", default=[], metavar="NOTEBOOK",
+                    help="instead of NOTEBOOK OUTPUT: execute each of these in place, in this order, stopping at "
+                         "the first that fails (it and the ones after it stay as they were)")
     ap.add_argument("--profile", default=None, help="inject this profile parameter (default: none)")
     ap.add_argument("--kernel", default="vienna-lab")
     ap.add_argument("--cwd", default=None, help="kernel working directory (default: the notebook's folder)")
     ap.add_argument("--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                     help="inject a further parameter (a string), e.g. --param data_csv labels.csv")
     a = ap.parse_args(argv)
-    execute(a.notebook, a.output, profile=a.profile, kernel=a.kernel, cwd=a.cwd, params=dict(a.param))
+    if a.in_place and (a.notebook or a.output):
+        ap.error("give NOTEBOOK OUTPUT or --in-place NOTEBOOK ..., not both")
+    if not a.in_place and not (a.notebook and a.output):
+        ap.error("give NOTEBOOK OUTPUT, or --in-place NOTEBOOK ...")
+    for notebook, output in [(nb, nb) for nb in a.in_place] or [(a.notebook, a.output)]:
+        if a.in_place:
+            print(f"== {notebook} (in place)", flush=True)
+        execute(notebook, output, profile=a.profile, kernel=a.kernel, cwd=a.cwd, params=dict(a.param))
     return 0
 
 
