@@ -39,6 +39,16 @@ def test_record_matches_only_the_same_profile_data_weights_labels_and_split():
     assert not results.record_matches(other_profile, ex)
 
 
+def test_a_record_saved_before_a_profile_field_existed_matches_while_the_field_keeps_its_default():
+    ex = _ex()
+    older = _record(ex)
+    del older["profile_settings"]["trunk_cache"]  # written before Profile.trunk_cache existed
+    assert results.record_matches(older, ex)
+    trunk = SimpleNamespace(**{**vars(ex), "P": dataclasses.replace(ex.P, trunk_cache=True)})
+    assert not results.record_matches(older, trunk)  # made on the whole-model path: not a trunk-cache run
+    assert not results.record_matches({**older, "profile_settings": {**older["profile_settings"], "patience": 99}}, ex)
+
+
 @pytest.fixture
 def results_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("VIENNA_RESULTS_DIR", str(tmp_path))

@@ -23,7 +23,7 @@ import re
 import warnings
 import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -422,10 +422,23 @@ def select(records, **criteria) -> list:
     return [r for r in map(as_record, records) if all(r[k] in ok for k, ok in accepted.items())]
 
 
+def _settings_match(saved: dict, profile) -> bool:
+    """``saved`` profile settings equal ``profile``'s; a field added since they were saved counts as its default.
+
+    A record written before a Profile field existed was made with what that field's default does (for
+    ``trunk_cache``: False, the whole-model path), so it still matches a profile that keeps the default,
+    and no longer matches one that changes it.
+    """
+    now = profile.as_dict()
+    added = {f.name: f.default for f in fields(profile)
+             if f.name not in saved and f.name in now and f.default is not MISSING}
+    return {**added, **saved} == now
+
+
 def record_matches(record, ex) -> bool:
     """Whether a saved record was made on ``ex``'s profile, data, weights (md5), labels and split sizes."""
     d = ex.data
-    return (record["data"] == d.source and record["profile_settings"] == ex.P.as_dict()
+    return (record["data"] == d.source and _settings_match(record["profile_settings"], ex.P)
             and record["weights"].get("md5") == ex.weights.md5 and record["weights"].get("kind") == ex.weights.kind
             and record["labels"] == list(d.labels)
             and (record["n_train"], record["n_val"], record["n_test"]) == (len(d.train), len(d.val), len(d.test)))
