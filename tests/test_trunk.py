@@ -1,4 +1,6 @@
 """The top-blocks path on cached trunk activations: the same model and training as the whole-image path."""
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -144,11 +146,56 @@ def test_activations_are_cached_and_keyed_by_draw(tmp_path, monkeypatch, data, w
     first = trunk.activations(t, images[:6], paths, weights, S, 2, draw=0)
     files = sorted((tmp_path / "cache" / "trunk").glob("*.npy"))
     assert len(files) == 1
+    stamp = files[0].stat().st_mtime_ns
+
+    def no_compute(*a, **k):
+        raise AssertionError("a cache hit computed activations")
+
+    monkeypatch.setattr(trunk, "augmented_trunk", no_compute)
+    monkeypatch.setattr(t, "predict_on_batch", no_compute)
     again = trunk.activations(t, images[:6], paths, weights, S, 2, draw=0)
-    assert isinstance(again, np.memmap)
+    assert isinstance(again, np.memmap) and files[0].stat().st_mtime_ns == stamp
     np.testing.assert_array_equal(again, first)
+    monkeypatch.undo()
+    monkeypatch.setenv("VIENNA_CACHE_DIR", str(tmp_path / "cache"))
     trunk.activations(t, images[:6], paths, weights, S, 2, draw=1)
     assert len(list((tmp_path / "cache" / "trunk").glob("*.npy"))) == 2
+
+
+def test_the_activation_key_changes_with_every_input_that_changes_the_activations(tmp_path, monkeypatch):
+    """Files, size, weights, cut, rows, draw and the augmentation's ranges each name another cache."""
+    keys = []
+
+    class Stop(Exception):
+        pass
+
+    class Recorder:
+        def __init__(self, folder, key, *a, **k):
+            keys.append(key)
+            raise Stop
+
+    monkeypatch.setenv("VIENNA_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(trunk, "ArrayCache", Recorder)
+    fake = SimpleNamespace(output=SimpleNamespace(shape=(None, 2, 2, 3)))
+    w = SimpleNamespace(md5="a" * 32, backbone="efficientnet_b0")
+    images = np.zeros((4, S, S, 3), np.uint8)
+
+    def key(**kw):
+        args = dict(images=images, paths=["a.png"], weights=w, image_size=S, unfrozen_blocks=2, rows=None,
+                    draw=0, files="f1")
+        args.update(kw)
+        with pytest.raises(Stop):
+            trunk.activations(fake, **args)
+        return keys[-1]
+
+    base = key()
+    assert key() == base  # the same inputs: the same cache
+    changed = [key(files="f2"), key(image_size=S + 8), key(weights=SimpleNamespace(md5="b" * 32,
+                                                                                  backbone="efficientnet_b0")),
+               key(unfrozen_blocks=3), key(rows=[0, 1]), key(draw=1), key(draw=None), key(aug_seed=2)]
+    monkeypatch.setattr(trunk, "_augmentation_settings", lambda: {"translate": 0.2})
+    changed.append(key())
+    assert len(set(changed)) == len(changed) and base not in changed
 
 
 def test_an_experiment_trains_top_blocks_on_the_trunk_cache_when_the_profile_says_so(tmp_path, monkeypatch, data):
@@ -172,6 +219,7 @@ def test_an_experiment_trains_top_blocks_on_the_trunk_cache_when_the_profile_say
                                        val=idx[24:32], test=idx[32:], profile=P)
     ex = experiment.Experiment(prepared, weights="project", notebook="nb", save=False)
     assert ex.uses_trunk_cache("top_blocks") and not ex.uses_trunk_cache("frozen")
+    assert not ex.uses_trunk_cache("top_blocks", unfrozen_blocks=7)  # nothing frozen to cache: whole model
     rec = ex.run(mode="top_blocks").record
     info = rec.fit["trunk_cache"]
     assert (info["augmentation_draws"], info["augmented_images"], info["cut"]) == (2, 24, "block6a_expand_conv")

@@ -238,14 +238,15 @@ class Experiment:
         row[repeat] = np.arange(repeat.sum())
         return Rows.join([self.features, aug], repeat.astype(int), row)
 
-    def uses_trunk_cache(self, mode: str) -> bool:
+    def uses_trunk_cache(self, mode: str, unfrozen_blocks: int = 2) -> bool:
         """Whether a run in ``mode`` trains on cached trunk activations (:mod:`vienna_utils.trunk`).
 
         Top-blocks runs do when the profile says so (``trunk_cache``), on one device, with pretrained
-        weights (a randomly initialised trunk trains its BatchNormalization: nothing to cache).
+        weights (a randomly initialised trunk trains its BatchNormalization: nothing to cache) and 1-6
+        unfrozen blocks (with all 7 there is no frozen block to cache).
         """
         return (mode == "top_blocks" and self.P.trunk_cache and self.distribution.engine is None
-                and self.weights.kind != "random")
+                and self.weights.kind != "random" and 1 <= int(unfrozen_blocks) <= 6)
 
     def head_config(self, **overrides) -> FitConfig:
         """The profile's head-training settings, with ``overrides`` (any FitConfig field, seed included)."""
@@ -315,7 +316,7 @@ class Experiment:
             val_scores = self.distribution.predict(fit.model, Rows(self.features, d.val))
             test_scores = self.distribution.predict(fit.model, Rows(self.features, d.test))
             seconds = fit.seconds
-        elif self.uses_trunk_cache(mode):
+        elif self.uses_trunk_cache(mode, unfrozen_blocks):
             cfg = self.fine_tune_config(**extra)
             inside = np.isin(tr, d.train).all()  # the split's rows: every configuration shares the draws
             fit = trunk_fine_tune(self.images, d.paths, tr, Y[tr], d.val, Y[d.val], head_fit.model, self.weights,
@@ -323,7 +324,7 @@ class Experiment:
                                   aug_seed=self.P.seed + 1)
             val_scores = predict_batches(fit.top_model, Rows(fit.plain, d.val))
             test_scores = predict_batches(fit.top_model, Rows(fit.plain, d.test))
-            seconds = head_fit.seconds + fit.seconds
+            seconds = head_fit.seconds + fit.seconds + fit.trunk_info["cache_seconds"]  # caches built (or read)
         else:
             cfg = self.fine_tune_config(**extra)
             fit = fine_tune(Rows(self.images, tr), Y[tr], Rows(self.images, d.val), Y[d.val], head_fit.model, mode,

@@ -36,6 +36,8 @@ __all__ = ["image_array", "Rows", "Batches", "ImageSequence", "fit_input", "eval
 
 #: Bytes of images per cache chunk (the unit of writing, resuming and checking).
 CHUNK_BYTES = 32 << 20
+#: Part of the image cache's key: bump it when decoding changes (caches derived from the images key on it too).
+IMAGE_CACHE_VERSION = 2
 
 
 def image_array(paths, image_size: int, use_cache: bool = True, progress: bool = False,
@@ -60,7 +62,7 @@ def image_array(paths, image_size: int, use_cache: bool = True, progress: bool =
     with pool:
         if not use_cache:
             return decode(0, len(paths))
-        key = fingerprint(files=files_fingerprint(paths, cache_key), image_size=image_size, version=2)
+        key = fingerprint(files=files_fingerprint(paths, cache_key), image_size=image_size, version=IMAGE_CACHE_VERSION)
         cache = ArrayCache(cache_dir() / "images", key, shape, np.uint8,
                            CHUNK_BYTES // (image_size * image_size * 3), what="image cache")
         hit = cache.load()

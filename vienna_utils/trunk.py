@@ -5,16 +5,19 @@ layers, stem and blocks 1-5 when two blocks are unfrozen) is frozen and runs in 
 output for a given input image never changes, yet fitting through the whole model recomputes it at every
 step of every run. Here it is computed once per image, in batches, into memory-mapped caches
 (:class:`vienna_utils.cache.ArrayCache`: resumable, checked) that every run, seed and notebook on the same
-data and weights shares, and the top blocks and the head train on it. It is the same model (the layers are
-shared with :func:`vienna_utils.model.build_model`'s), loss, optimiser, batch size, order and early
-stopping; only the arithmetic below the cut is done once instead of every epoch.
+data and weights shares, and the top blocks and the head train on it. The layers are shared with
+:func:`vienna_utils.model.build_model`'s, and loss, optimiser, batch size and early stopping are the same.
+It equals the whole model with ``frozen_dropout=False`` fed by :class:`vienna_utils.pipeline.Batches`
+(tests/test_trunk.py); against :func:`vienna_utils.train.fine_tune` with its defaults the frozen blocks'
+dropout is off here, and on TensorFlow the batch order differs (``tf.data`` there).
 
 Augmentation: the model's own path draws a new random affine transform for every image at every step. Here
 every training image gets ``draws`` augmented versions, with transform parameters drawn by NumPy from
 ``(aug_seed, draw)`` and applied with the same formula (:meth:`vienna_utils.augment.RandomAffine.apply`).
-Epoch ``e`` uses draw ``(e + c) % draws`` for the ``c``-th copy of an image in the training rows, so with
-``draws`` at least the number of epochs no image is seen twice under one transform, and an oversampled
-image's copies differ. Unlike the model's own path the draws do not change with the training seed: a seed
+Epoch ``e`` uses draw ``(e + c) % draws`` for the ``c``-th copy of an image in the training rows: with
+``draws`` at least the number of epochs an image that is not oversampled never repeats a transform, and an
+oversampled image's copies differ within an epoch (up to ``draws`` copies) but reuse each other's draws
+across epochs. Unlike the model's own path the draws do not change with the training seed: a seed
 spread measured on this path comes from initialisation, order and dropout.
 
 Memory: the caches are read a batch at a time (:class:`vienna_utils.pipeline.Rows`). Size per image is the
@@ -26,13 +29,12 @@ from __future__ import annotations
 
 import hashlib
 import time
-import weakref
 
 import numpy as np
 
 from .cache import ArrayCache, cache_dir, files_fingerprint, fingerprint, read_rows
 from .config import import_keras
-from .pipeline import CHUNK_BYTES, Batches, Rows
+from .pipeline import CHUNK_BYTES, IMAGE_CACHE_VERSION, Batches, Rows
 from .weights import Weights
 
 __all__ = ["cut_layer_name", "split_model", "activations", "TrainingDraws", "fine_tune"]
@@ -93,7 +95,8 @@ def _pad(a, n):
     return a if len(a) == n else np.concatenate([a, np.zeros((n - len(a), *a.shape[1:]), a.dtype)])
 
 
-_AUGMENTED = weakref.WeakKeyDictionary()  # trunk -> trunk with augmentation in front (not a tracked attribute)
+#: Part of every trunk-activation key: bump it when what a cached activation means changes.
+TRUNK_CACHE_VERSION = 1
 
 
 class _AffineDraws(keras.layers.Layer):
@@ -115,18 +118,24 @@ class _AffineDraws(keras.layers.Layer):
         return input_shape[0]
 
 
-def _augmented_trunk(trunk):
-    """``trunk`` behind :class:`_AffineDraws`, built once per trunk (so it compiles once for every draw)."""
-    if trunk not in _AUGMENTED:
-        img = keras.Input(tuple(trunk.input.shape[1:]), name="image")
-        u = keras.Input((4,), name="draws")
-        _AUGMENTED[trunk] = keras.Model([img, u], trunk(_AffineDraws()([img, u])), name="augmented_trunk")
-    return _AUGMENTED[trunk]
+def augmented_trunk(trunk):
+    """``trunk`` behind :class:`_AffineDraws` (images, draws) -> activations; build it once per run and pass it
+    to every :func:`activations` call of that run, so that it compiles once for all draws."""
+    img = keras.Input(tuple(trunk.input.shape[1:]), name="image")
+    u = keras.Input((4,), name="draws")
+    return keras.Model([img, u], trunk(_AffineDraws()([img, u])), name="augmented_trunk")
+
+
+def _augmentation_settings() -> dict:
+    from .model import augmentation
+    return {k: v for k, v in augmentation(0).get_config().items() if k in ("translate", "zoom", "rotate",
+                                                                           "fill_value")}
 
 
 def activations(trunk, images, paths, weights: Weights, image_size: int, unfrozen_blocks: int, rows=None,
                 draw: int | None = None, aug_seed: int = 1, seed: int = 0, batch_size: int = 64,
-                cache_key: str | None = None, use_cache: bool = True):
+                cache_key: str | None = None, use_cache: bool = True, files: str | None = None,
+                augmented=None):
     """Trunk activations of ``images[rows]``, plain or under augmentation draw ``draw``, from the cache.
 
     Parameters
@@ -151,6 +160,10 @@ def activations(trunk, images, paths, weights: Weights, image_size: int, unfroze
         See :func:`vienna_utils.cache.files_fingerprint`.
     use_cache : bool
         Off: computed in memory (small data and tests only).
+    files : str, optional
+        ``files_fingerprint(paths, cache_key)``, when the caller has it (one run computes it once).
+    augmented : keras.Model, optional
+        :func:`augmented_trunk` of ``trunk`` (built here when a draw must be computed and none is given).
 
     Returns
     -------
@@ -161,9 +174,12 @@ def activations(trunk, images, paths, weights: Weights, image_size: int, unfroze
     rows = np.arange(len(images)) if rows is None else np.asarray(rows, dtype=np.int64)
     shape = (len(rows), *trunk.output.shape[1:])
     u = _draws_u(aug_seed, draw, len(rows)) if draw is not None else None
-    forward = _augmented_trunk(trunk) if draw is not None else trunk
 
     def compute(start, stop):
+        nonlocal augmented
+        if u is not None and augmented is None:
+            augmented = augmented_trunk(trunk)
+        forward = trunk if u is None else augmented
         out = np.empty((stop - start, *shape[1:]), dtype=np.float32)
         for s in range(start, stop, batch_size):
             e = min(s + batch_size, stop)
@@ -177,10 +193,12 @@ def activations(trunk, images, paths, weights: Weights, image_size: int, unfroze
 
     if not use_cache:
         return compute(0, len(rows))
-    key = fingerprint(files=files_fingerprint(paths, cache_key), image_size=image_size,
+    key = fingerprint(files=files or files_fingerprint(paths, cache_key), image_size=image_size,
                       weights=weights.md5 or f"random-seed{seed}", backbone=weights.backbone,
                       cut=cut_layer_name(unfrozen_blocks), rows=_rows_digest(rows),
                       draw=None if draw is None else [int(aug_seed), int(draw)],
+                      augmentation=None if draw is None else _augmentation_settings(),
+                      version=TRUNK_CACHE_VERSION, images=IMAGE_CACHE_VERSION,
                       precision=keras.mixed_precision.global_policy().name, keras=keras.__version__,
                       backend=keras.backend.backend())
     row_bytes = int(np.prod(shape[1:])) * 4
@@ -281,13 +299,15 @@ def fine_tune(images, paths, train_rows, y_train, val_rows, y_val, head, weights
     train_rows = np.asarray(train_rows, np.int64)
     n_draws = cfg.epochs if draws is None else int(draws)
     kw = dict(weights=weights, image_size=image_size, unfrozen_blocks=unfrozen_blocks, seed=cfg.seed,
-              cache_key=cache_key, use_cache=use_cache)
+              cache_key=cache_key, use_cache=use_cache,
+              files=files_fingerprint(paths, cache_key) if use_cache else None)
     t_cache = time.perf_counter()
     plain = activations(trunk, images, paths, **kw)
     if n_draws:
         aug_rows = np.unique(train_rows) if aug_rows is None else np.asarray(aug_rows, np.int64)
-        draw_arrays = [activations(trunk, images, paths, rows=aug_rows, draw=d, aug_seed=aug_seed, **kw)
-                       for d in range(n_draws)]
+        augmented = augmented_trunk(trunk)  # compiled once for every draw on a cache miss
+        draw_arrays = [activations(trunk, images, paths, rows=aug_rows, draw=d, aug_seed=aug_seed,
+                                   augmented=augmented, **kw) for d in range(n_draws)]
     else:
         aug_rows, draw_arrays = np.arange(len(plain)), [plain]
     cache_seconds = time.perf_counter() - t_cache
