@@ -108,12 +108,22 @@ test: unit nbtest
 
 # The committed notebooks (executed under TensorFlow) checked under JAX: the same nbval comparisons and
 # tolerance checks on another backend. JAX's records go to build/results-jax, apart from TensorFlow's;
-# caches are keyed by backend. NOTEBOOKS narrows it (JAX is about 4x slower than TensorFlow on a CPU):
+# caches are keyed by backend. In the lanes and phases of nbtest; NOTEBOOKS narrows it to those, in one
+# process (JAX is about 4x slower than TensorFlow on a CPU):
 #   make nbtest-jax NOTEBOOKS="notebooks/01_*.ipynb notebooks/10_*.ipynb"
-NOTEBOOKS ?= notebooks/
+# (cells run about 4x longer under JAX on a CPU: the stuck-cell limit is an hour there)
+NBVAL_JAX := KERAS_BACKEND=jax VIENNA_RESULTS_DIR=$(CURDIR)/build/results-jax $(PY) -m pytest -p no:cacheprovider \
+	$(NBVAL) --nbval-cell-timeout 3600
+NOTEBOOKS ?=
 nbtest-jax: data
-	KERAS_BACKEND=jax VIENNA_RESULTS_DIR=$(CURDIR)/build/results-jax \
-		$(PY) -m pytest -p no:cacheprovider $(NBVAL) $(NOTEBOOKS)
+ifneq ($(strip $(NOTEBOOKS)),)
+	$(NBVAL_JAX) $(NOTEBOOKS)
+else
+	@mkdir -p build
+	$(call two_lanes,$(NB_PHASE1_A),$(NB_PHASE1_B),nbval-jax-phase1,$(NBVAL_JAX))
+	$(call two_lanes,$(NB_PHASE2_A),$(NB_PHASE2_B),nbval-jax-phase2,$(NBVAL_JAX))
+	$(NBVAL_JAX) $(call nb_files,09)
+endif
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

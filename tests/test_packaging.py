@@ -74,3 +74,14 @@ def test_make_notebooks_re_executes_in_the_lanes_and_phases_of_make_test():
                           "$(call two_lanes,$(NB_PHASE2_A),$(NB_PHASE2_B),notebooks-phase2,$(NB_EXECUTE))",
                           "$(NB_EXECUTE) $(call nb_files,09)"]
     assert re.search(r"^NB_EXECUTE := VIENNA_PROFILE=quick \$\(EXECUTE\) --in-place$", text, re.M)
+
+
+def test_make_nbtest_jax_runs_the_phases_of_make_test_unless_narrowed():
+    text = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = text.split("\nnbtest-jax: data\n")[1].split("\n\n")[0]
+    narrowed, lanes = recipe.split("ifneq ($(strip $(NOTEBOOKS)),)")[1].split("endif")[0].split("else")
+    assert narrowed.strip() == "$(NBVAL_JAX) $(NOTEBOOKS)"
+    calls = [line.strip() for line in lanes.splitlines() if line.strip()]
+    assert calls[-3:] == ["$(call two_lanes,$(NB_PHASE1_A),$(NB_PHASE1_B),nbval-jax-phase1,$(NBVAL_JAX))",
+                          "$(call two_lanes,$(NB_PHASE2_A),$(NB_PHASE2_B),nbval-jax-phase2,$(NBVAL_JAX))",
+                          "$(NBVAL_JAX) $(call nb_files,09)"]
