@@ -62,26 +62,33 @@ def test_make_test_runs_every_notebook_once_in_the_order_the_records_need():
                           "$(PY) -m pytest $(NBVAL) $(call nb_files,09)"]
 
 
+def _branches(header: str, condition: str) -> tuple:
+    """The two branches of ``condition`` in the Makefile recipe under ``header``: (first as text, the
+    other's non-empty lines)."""
+    text = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = text.split(f"\n{header}\n")[1].split("\n\n")[0]
+    first, other = recipe.split(condition)[1].split("endif")[0].split("else")
+    return first.strip(), [line.strip() for line in other.splitlines() if line.strip()]
+
+
+def _phases(log: str, command: str) -> list:
+    """nbtest's two phases in two lanes, then 09, with ``command`` and logs named ``log``."""
+    return [f"$(call two_lanes,$(NB_PHASE1_A),$(NB_PHASE1_B),{log}-phase1,{command})",
+            f"$(call two_lanes,$(NB_PHASE2_A),$(NB_PHASE2_B),{log}-phase2,{command})",
+            f"{command} $(call nb_files,09)"]
+
+
 def test_make_notebooks_re_executes_in_the_lanes_and_phases_of_make_test():
     """Re-executing writes the records that later notebooks read, so it keeps nbtest's phases; one lane
     executes every notebook in number order."""
+    one, calls = _branches("notebooks: $(STAMP)", "ifeq ($(NB_LANES),1)")
+    assert one == "$(NB_EXECUTE) $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))"
+    assert calls[-3:] == _phases("notebooks", "$(NB_EXECUTE)")
     text = (ROOT / "Makefile").read_text(encoding="utf-8")
-    recipe = text.split("\nnotebooks: $(STAMP)\n")[1].split("\n\n")[0]
-    one, two = recipe.split("ifeq ($(NB_LANES),1)")[1].split("endif")[0].split("else")
-    assert one.strip() == "$(NB_EXECUTE) $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))"
-    calls = [line.strip() for line in two.splitlines() if line.strip()]
-    assert calls[-3:] == ["$(call two_lanes,$(NB_PHASE1_A),$(NB_PHASE1_B),notebooks-phase1,$(NB_EXECUTE))",
-                          "$(call two_lanes,$(NB_PHASE2_A),$(NB_PHASE2_B),notebooks-phase2,$(NB_EXECUTE))",
-                          "$(NB_EXECUTE) $(call nb_files,09)"]
     assert re.search(r"^NB_EXECUTE := VIENNA_PROFILE=quick \$\(EXECUTE\) --in-place$", text, re.M)
 
 
 def test_make_nbtest_jax_runs_the_phases_of_make_test_unless_narrowed():
-    text = (ROOT / "Makefile").read_text(encoding="utf-8")
-    recipe = text.split("\nnbtest-jax: data\n")[1].split("\n\n")[0]
-    narrowed, lanes = recipe.split("ifneq ($(strip $(NOTEBOOKS)),)")[1].split("endif")[0].split("else")
-    assert narrowed.strip() == "$(NBVAL_JAX) $(NOTEBOOKS)"
-    calls = [line.strip() for line in lanes.splitlines() if line.strip()]
-    assert calls[-3:] == ["$(call two_lanes,$(NB_PHASE1_A),$(NB_PHASE1_B),nbval-jax-phase1,$(NBVAL_JAX))",
-                          "$(call two_lanes,$(NB_PHASE2_A),$(NB_PHASE2_B),nbval-jax-phase2,$(NBVAL_JAX))",
-                          "$(NBVAL_JAX) $(call nb_files,09)"]
+    narrowed, calls = _branches("nbtest-jax: data", "ifneq ($(strip $(NOTEBOOKS)),)")
+    assert narrowed == "$(NBVAL_JAX) $(NOTEBOOKS)"
+    assert calls[-3:] == _phases("nbval-jax", "$(NBVAL_JAX)")

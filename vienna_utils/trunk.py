@@ -37,7 +37,7 @@ from .config import import_keras
 from .pipeline import CHUNK_BYTES, IMAGE_CACHE_VERSION, Batches, Rows
 from .weights import Weights
 
-__all__ = ["cut_layer_name", "split_model", "activations", "TrainingDraws", "fine_tune"]
+__all__ = ["cut_layer_name", "split_model", "augmented_trunk", "activations", "TrainingDraws", "fine_tune"]
 
 keras = import_keras()
 
