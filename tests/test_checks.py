@@ -32,7 +32,7 @@ def test_bounds():
 
 
 def test_expected_collects_all_failures(capsys):
-    e = checks.Expected("quick", weights="project")
+    e = checks.Expected("quick", weights="distilled")
     e.near("a", 0.5, 0.2, tol=0.01)
     e.near("b", 0.2, 0.2, tol=0.01)
     e.at_least("c", -1, 0)
@@ -43,7 +43,7 @@ def test_expected_collects_all_failures(capsys):
 
 
 def test_expected_skips_other_profile_or_weights(capsys):
-    for e in (checks.Expected("full", weights="project"), checks.Expected("quick", weights="imagenet")):
+    for e in (checks.Expected("full", weights="distilled"), checks.Expected("quick", weights="imagenet")):
         e.near("a", 0.9, 0.2, tol=0.01)
         e.report()  # does not raise
         assert "is not compared (1 checks listed)" in capsys.readouterr().out

@@ -218,3 +218,25 @@ def test_per_label_ap_is_the_mean_over_seeds():
             for s in (1, 2, 3)]
     t = comparison.per_label_ap(recs)
     assert t["a, frozen"].tolist() == pytest.approx([0.2, 0.5])
+
+
+def test_against_reference_is_the_paired_bootstrap_of_each_run_with_the_reference():
+    from vienna_utils.metrics import paired_bootstrap
+    rng = np.random.default_rng(3)
+    y = rng.random((300, 4)) < 0.2
+    good = y + rng.normal(0, 0.3, y.shape)
+    noise = rng.random(y.shape)
+
+    def run(s):
+        m = {"mAP": 0.0, "head_mAP": 0.0, "tail_mAP": 0.0}
+        return SimpleNamespace(record={"metrics": m}, test_scores=s)
+
+    runs = {"ref": run(good), "worse": run(noise), "same": run(good.copy())}
+    t = comparison.against_reference(runs, "ref", y, n_boot=200)
+    direct = paired_bootstrap(y, noise, good, n_boot=200)
+    assert t.loc["worse", "difference"] == pytest.approx(direct["delta"], abs=1e-12)
+    assert (t.loc["worse", "95% low"], t.loc["worse", "95% high"]) == pytest.approx((direct["low"], direct["high"]))
+    assert t.loc["worse", "verdict"] == "worse" and t.loc["same", "verdict"] == "no clear difference"
+    assert pd.isna(t.loc["ref", "difference"])
+    with pytest.raises(KeyError, match="reference 'nope'"):
+        comparison.against_reference(runs, "nope", y)

@@ -42,10 +42,10 @@ def test_record_matches_only_the_same_profile_data_weights_labels_and_split():
 def test_a_record_saved_before_a_profile_field_existed_matches_while_the_field_keeps_its_default():
     ex = _ex()
     older = _record(ex)
-    del older["profile_settings"]["trunk_cache"]  # written before Profile.trunk_cache existed
-    assert results.record_matches(older, ex)
-    trunk = SimpleNamespace(**{**vars(ex), "P": dataclasses.replace(ex.P, trunk_cache=True)})
-    assert not results.record_matches(older, trunk)  # made on the whole-model path: not a trunk-cache run
+    del older["profile_settings"]["seeds"]  # written before Profile.seeds existed
+    assert ex.P.seeds == 3 and results.record_matches(older, ex)  # the field's default: matches
+    one_seed = SimpleNamespace(**{**vars(ex), "P": dataclasses.replace(ex.P, seeds=1)})
+    assert not results.record_matches(older, one_seed)  # made before the field: counts as its default only
     assert not results.record_matches({**older, "profile_settings": {**older["profile_settings"], "patience": 99}}, ex)
 
 

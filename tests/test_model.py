@@ -110,4 +110,6 @@ def test_silence_frozen_dropout_turns_off_only_the_frozen_blocks():
     assert drops and all(r == 0 for n, r in drops.items() if int(n[5]) < 6)
     assert all(r > 0 for n, r in drops.items() if int(n[5]) >= 6)
     default = build_model(3, mode="top_blocks", weights="none", image_size=32, augment=False)
-    assert all(lay.rate > 0 for lay in default.backbone.layers if isinstance(lay, keras.layers.Dropout))
+    assert {lay.name: lay.rate for lay in default.backbone.layers if isinstance(lay, keras.layers.Dropout)} == drops
+    kept = build_model(3, mode="top_blocks", weights="none", image_size=32, augment=False, frozen_dropout=True)
+    assert all(lay.rate > 0 for lay in kept.backbone.layers if isinstance(lay, keras.layers.Dropout))

@@ -35,3 +35,17 @@ def test_seed_runs_reads_a_matching_baseline_record_instead_of_training(monkeypa
     assert out[2] == "trained seed 2" and [c["seed"] for c in ex.calls] == [2]
     monkeypatch.setattr(experiment, "record_matches", lambda r, ex: False)  # another split or weights: retrain
     assert experiment.seed_runs(_FakeExperiment(), (1,), mode="frozen") == {1: "trained seed 1"}
+
+
+def test_configuration_runs_each_mode_with_the_profile_seed_then_the_others(monkeypatch):
+    monkeypatch.setattr(experiment, "load_records", lambda: [])
+    ex = _FakeExperiment()
+    ex.run = lambda **kw: ex.calls.append(kw) or (kw["mode"], kw.get("seed"))
+    out = experiment.configuration(ex, "ML-ROS", (1, 2), approach="ml_ros_25", train_idx=[0, 0])
+    assert list(out) == ["ML-ROS, frozen", "ML-ROS, frozen, seed 1", "ML-ROS, frozen, seed 2",
+                         "ML-ROS, top_blocks", "ML-ROS, top_blocks, seed 1", "ML-ROS, top_blocks, seed 2"]
+    assert out["ML-ROS, top_blocks, seed 2"] == ("top_blocks", 2) and out["ML-ROS, frozen"] == ("frozen", None)
+    assert all(c["approach"] == "ml_ros_25" and c["train_idx"] == [0, 0] for c in ex.calls)
+    ex.calls.clear()
+    only = experiment.configuration(ex, "w", (3,), modes=("top_blocks",), approach="x")
+    assert list(only) == ["w, top_blocks", "w, top_blocks, seed 3"] and len(ex.calls) == 2

@@ -123,14 +123,14 @@ class Expected:
     weights : str, optional
         The backbone weights actually used (the header's), when the expected values depend on them.
     expected_profile, expected_weights : str
-        What the committed values were made with (quick profile, the project's backbone). On anything
+        What the committed values were made with (quick profile, the project's distilled backbone). On anything
         else the checks are listed but not compared: the numbers describe another experiment.
     """
 
     profile: str
     weights: str | None = None
     expected_profile: str = "quick"
-    expected_weights: str | None = "project"
+    expected_weights: str | None = "distilled"
     _lines: list = field(default_factory=list, repr=False)
     _failures: list = field(default_factory=list, repr=False)
 

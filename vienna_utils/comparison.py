@@ -15,7 +15,7 @@ import pandas as pd
 from .metrics import bootstrap_difference, bootstrap_weights, label_ap_resamples
 from .results import RecordError, as_record, load_scores
 
-__all__ = ["summary_table", "change_against", "chance_map", "latest_by_approach", "by_configuration",
+__all__ = ["summary_table", "against_reference", "change_against", "chance_map", "latest_by_approach", "by_configuration",
            "records_table", "per_label_ap", "against_baseline", "verdict_lines", "unfreezing_effect",
            "recommend", "pretraining_gap"]
 
@@ -42,6 +42,45 @@ def summary_table(runs: dict, tuned: bool = True) -> pd.DataFrame:
     t["epochs"] = [r.record["epochs_run"] for r in runs.values()]
     t["train time"] = [f"{r.record['seconds']:.1f} s" for r in runs.values()]
     return t
+
+
+def against_reference(runs: dict, reference: str, y_true, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Each run's test mAP minus the reference run's, with a paired-bootstrap 95% interval.
+
+    For runs made on the same test split that differ in one thing (notebook 03's backbones): one run
+    each, so the interval covers the test set's noise only, not the training seed's.
+
+    Parameters
+    ----------
+    runs : dict
+        Name -> :class:`vienna_utils.experiment.Run` (with ``test_scores``).
+    reference : str
+        The key of the run the others are compared with.
+    y_true : array-like (n_test, L)
+        The test labels every run was scored on.
+
+    Returns
+    -------
+    pd.DataFrame
+        mAP, head and tail mAP per run; for the others, the difference, the interval and
+        "better" / "worse" / "no clear difference" (whether the interval excludes 0).
+    """
+    if reference not in runs:
+        raise KeyError(f"reference {reference!r} is not one of the runs {list(runs)}")
+    y = np.asarray(y_true).astype(bool)
+    w = bootstrap_weights(len(y), n_boot, seed)
+    ref = label_ap_resamples(y, runs[reference].test_scores, w)
+    words = {"a better": "better", "b better": "worse"}
+    rows = {}
+    for name, r in runs.items():
+        m = r.record["metrics"]
+        row = {"mAP": m["mAP"], "head mAP": m["head_mAP"], "tail mAP": m["tail_mAP"]}
+        if name != reference:
+            b = bootstrap_difference(label_ap_resamples(y, r.test_scores, w), ref, y)
+            row.update({"difference": b["delta"], "95% low": b["low"], "95% high": b["high"],
+                        "verdict": words.get(b["verdict"], b["verdict"])})
+        rows[name] = row
+    return pd.DataFrame(rows).T
 
 
 def change_against(table: pd.DataFrame, reference: str = "baseline, frozen",

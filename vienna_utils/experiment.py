@@ -35,7 +35,7 @@ from .trunk import fine_tune as trunk_fine_tune
 from .vienna import DropReport, encode, resolve_unlabelled
 from .weights import Weights, resolve_weights
 
-__all__ = ["PreparedData", "prepare", "Experiment", "Run", "start", "baseline", "seed_runs", "extend_train",
+__all__ = ["PreparedData", "prepare", "Experiment", "Run", "start", "baseline", "seed_runs", "configuration", "extend_train",
            # moved, re-exported so notebooks keep working
            "summary_table", "chance_map", "change_against", "record_matches"]
 
@@ -297,7 +297,7 @@ class Experiment:
         if purpose not in PURPOSES:
             raise ValueError(f"purpose {purpose!r} is not one of {sorted(PURPOSES)}")
         name = run_name(self.notebook, approach, mode, self.P.name, head=head, purpose=purpose, seed=seed,
-                        weights_kind=self.weights.kind)  # checked before any training
+                        weights_kind=self.weights.label)  # checked before any training
         d = self.data
         Y = d.Y if Y is None else np.asarray(Y)
         labels = d.labels if labels is None else list(labels)
@@ -418,6 +418,20 @@ def seed_runs(ex: Experiment, seeds, mode: str = "frozen", approach: str = "base
                                        profile=ex.P.name, head="plain", seed=int(s)) if record_matches(r, ex)]
         out[int(s)] = Run.from_record(found[-1]) if found else ex.run(mode=mode, approach=approach, seed=int(s),
                                                                       **run_kw)
+    return out
+
+
+def configuration(ex: Experiment, name: str, seeds=(), modes=("frozen", "top_blocks"), **run_kw) -> dict:
+    """One configuration in each mode, with the profile's seed and each of ``seeds``: ``{label: Run}``.
+
+    Labels are ``"{name}, {mode}"`` and ``"{name}, {mode}, seed {s}"``; ``run_kw`` go to
+    :meth:`Experiment.run` (``approach`` included), the seeds through :func:`seed_runs`.
+    """
+    out = {}
+    for mode in modes:
+        out[f"{name}, {mode}"] = ex.run(mode=mode, **run_kw)
+        for s, r in seed_runs(ex, seeds, mode=mode, **run_kw).items():
+            out[f"{name}, {mode}, seed {s}"] = r
     return out
 
 

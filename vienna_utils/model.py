@@ -181,7 +181,7 @@ def augmentation(seed: int = 0):
 
 def build_model(n_labels: int, mode: str = "frozen", weights="imagenet", image_size: int = 224,
                 unfrozen_blocks: int = 2, dropout: float = 0.2, bias=None, augment: bool = True,
-                seed: int = 0, head: str = "plain", backbone=None, frozen_dropout: bool = True):
+                seed: int = 0, head: str = "plain", backbone=None, frozen_dropout: bool = False):
     """EfficientNetB0 (ImageNet-style backbone) + pooling + dropout + sigmoid head.
 
     Parameters
@@ -208,9 +208,9 @@ def build_model(n_labels: int, mode: str = "frozen", weights="imagenet", image_s
     backbone : {"efficientnet_b0", "efficientnet_lite0"}, optional
         See :func:`build_backbone`.
     frozen_dropout : bool
-        False: the frozen blocks' stochastic-depth dropout is off (:func:`silence_frozen_dropout`), so
-        they run fully in inference mode, as the trunk path (:mod:`vienna_utils.trunk`) computes them.
-        True (default, the behaviour the committed notebooks were made with): Keras 3 leaves it on.
+        False (default): the frozen blocks' stochastic-depth dropout is off (:func:`silence_frozen_dropout`),
+        so they run fully in inference mode, as the trunk path (:mod:`vienna_utils.trunk`) computes them.
+        True: Keras 3's own behaviour, which leaves it on despite ``backbone(x, training=False)``.
 
     Returns
     -------

@@ -87,6 +87,11 @@ class Weights:
     def is_fallback(self) -> bool:
         return self.fallback_reason is not None
 
+    @property
+    def label(self) -> str:
+        """Short name for run names: the kind, prefixed by the backbone when it is not EfficientNetB0."""
+        return self.kind if self.backbone == "efficientnet_b0" else f"{self.backbone.split('_')[-1]}-{self.kind}"
+
     def describe(self) -> str:
         """One line for notebook headers and result records."""
         if self.backbone == "efficientnet_lite0":
