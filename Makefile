@@ -130,10 +130,14 @@ lint: $(STAMP)
 
 # After a change to code the notebooks show: every committed notebook re-executed where it is (quick
 # profile, as nbval compares them), in the lanes and phases of nbtest (NB_LANES=1: one after the other);
-# a failing notebook stops the run and stays as committed.
-NB_EXECUTE := VIENNA_PROFILE=quick $(EXECUTE) --in-place
+# a failing notebook stops the run and stays as committed. The assert cells collect instead of raising
+# (VIENNA_CHECKS=collect): the checks whose committed value no longer holds are listed at the end, from
+# build/checks.jsonl, to be put in the assert cells (then `make test`).
+NB_EXECUTE := VIENNA_PROFILE=quick VIENNA_CHECKS=collect VIENNA_CHECKS_FILE=$(CURDIR)/build/checks.jsonl \
+	$(EXECUTE) --in-place
 notebooks: $(STAMP)
 	VIENNA_PROFILE=quick $(PY) -m vienna_utils.synthetic
+	@mkdir -p build && rm -f build/checks.jsonl
 ifeq ($(NB_LANES),1)
 	$(NB_EXECUTE) $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 else
@@ -143,6 +147,7 @@ else
 	$(NB_EXECUTE) $(call nb_files,09)
 endif
 	$(PY) tools/strip_notebook_metadata.py notebooks/[0-9][0-9]_*.ipynb
+	@$(PY) -m vienna_utils.checks build/checks.jsonl
 
 lab: data
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks

@@ -47,3 +47,37 @@ def test_expected_skips_other_profile_or_weights(capsys):
         e.near("a", 0.9, 0.2, tol=0.01)
         e.report()  # does not raise
         assert "is not compared (1 checks listed)" in capsys.readouterr().out
+
+
+def test_collect_mode_prints_the_same_raises_nothing_and_records_measured_values(capsys, monkeypatch, tmp_path):
+    import json
+
+    def run():
+        e = checks.Expected("quick", weights="distilled")
+        e.near("a", 0.5, 0.2, tol=0.01)
+        e.at_least("b", 0.3, 0.0)
+        e.report()
+
+    with pytest.raises(AssertionError):
+        run()
+    printed = capsys.readouterr().out
+    out = tmp_path / "checks.jsonl"
+    monkeypatch.setenv("VIENNA_CHECKS", "collect")
+    monkeypatch.setenv("VIENNA_CHECKS_FILE", str(out))
+    run()
+    assert capsys.readouterr().out == printed
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["name"], r["value"], r["failed"]) for r in rows] == [("a", 0.5, True), ("b", 0.3, False)]
+    assert rows[0]["check"] == "a: 0.200 +/- 0.01"
+
+
+def test_collected_report_lists_the_checks_that_no_longer_hold(tmp_path):
+    import json
+    f = tmp_path / "c.jsonl"
+    f.write_text("\n".join(json.dumps(r) for r in (
+        {"check": "a: 0.200 +/- 0.01", "name": "a", "value": 0.5, "failed": True},
+        {"check": "b: >= 0", "name": "b", "value": 0.3, "failed": False})) + "\n")
+    lines = checks.collected_report(f)
+    assert lines[0].startswith("2 checks collected") and "1 no longer hold" in lines[0]
+    assert lines[1:] == ["  a: 0.200 +/- 0.01: now 0.5000"]
+    assert "0 checks collected" in checks.collected_report(tmp_path / "missing.jsonl")[0]

@@ -85,7 +85,9 @@ def test_make_notebooks_re_executes_in_the_lanes_and_phases_of_make_test():
     assert one == "$(NB_EXECUTE) $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))"
     assert calls[-3:] == _phases("notebooks", "$(NB_EXECUTE)")
     text = (ROOT / "Makefile").read_text(encoding="utf-8")
-    assert re.search(r"^NB_EXECUTE := VIENNA_PROFILE=quick \$\(EXECUTE\) --in-place$", text, re.M)
+    assert re.search(r"^NB_EXECUTE := VIENNA_PROFILE=quick VIENNA_CHECKS=collect VIENNA_CHECKS_FILE=\S+ \\\n"
+                     r"\t\$\(EXECUTE\) --in-place$", text, re.M)
+    assert "VIENNA_CHECKS" not in text.split("\nnbtest: data\n")[1].split("\n\n")[0]  # never when testing
 
 
 def test_make_nbtest_jax_runs_the_phases_of_make_test_unless_narrowed():

@@ -186,3 +186,12 @@ def test_every_description_names_the_backbone():
         assert "EfficientNetB0" in w.describe() and "Lite0" not in w.describe().split("distilled from")[0]
     lite = W.Weights("random", None, None, "none", backbone="efficientnet_lite0")
     assert lite.describe().startswith("EfficientNet-Lite0")
+
+
+def test_run_names_tell_lite0_from_b0_with_the_same_kind_of_weights():
+    from vienna_utils.results import run_name
+    b0 = W.Weights("imagenet", "/x/b.h5", "m", "imagenet")
+    lite = W.Weights("imagenet", "/x/l.pth", "n", "imagenet", backbone="efficientnet_lite0")
+    assert (b0.label, lite.label) == ("imagenet", "lite0-imagenet")
+    names = {run_name("03", "baseline", "frozen", "quick", purpose="weights", weights_kind=w.label) for w in (b0, lite)}
+    assert names == {"03_baseline_frozen_weights-imagenet_quick", "03_baseline_frozen_weights-lite0-imagenet_quick"}

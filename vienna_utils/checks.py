@@ -30,12 +30,18 @@ thousandths of mAP on the quick profile; five seeds of one configuration span ab
 a change you want to catch. ``TOL_MAP`` (0.03) is the default for a macro AP on the quick profile's test
 split. To update an expected value after an intended change: re-execute the notebook on the quick
 profile, read the new value in the (ignored) output above the assert cell, and edit the number in the
-assert cell.
+assert cell. When many values change at once (a re-execution of the walkthrough, ``make notebooks``), set
+``VIENNA_CHECKS=collect``: ``report()`` then prints what it always prints and raises nothing, and appends
+every check with its measured value to ``VIENNA_CHECKS_FILE`` (default ``build/checks.jsonl``), to put in
+the assert cells afterwards. Never set it when testing.
 """
 from __future__ import annotations
 
+import json
 import math
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 TOL_MAP = 0.03
 """Default tolerance for a macro average precision on the quick profile's test split."""
@@ -133,6 +139,7 @@ class Expected:
     expected_weights: str | None = "distilled"
     _lines: list = field(default_factory=list, repr=False)
     _failures: list = field(default_factory=list, repr=False)
+    _measured: list = field(default_factory=list, repr=False)
 
     @property
     def applies(self) -> bool:
@@ -143,6 +150,11 @@ class Expected:
 
     def _run(self, line: str, check, *args) -> None:
         self._lines.append(line)
+        try:
+            value = float(args[1])
+        except (TypeError, ValueError):
+            value = None
+        self._measured.append({"check": line, "name": args[0], "value": value})
         if self.applies:
             try:
                 check(*args)
@@ -172,6 +184,36 @@ class Expected:
             print(f"{len(self._lines)} checks against the committed {self.expected_profile}-profile values:")
         for line in self._lines:
             print("  " + line)
+        if os.environ.get("VIENNA_CHECKS") == "collect":
+            self._collect()
+            return
         if self._failures:
             raise AssertionError(f"{len(self._failures)} of {len(self._lines)} checks failed:\n  "
                                  + "\n  ".join(self._failures))
+
+    def _collect(self) -> Path:
+        """Append every check, its measured value and whether it failed to ``VIENNA_CHECKS_FILE``."""
+        from .config import PROJECT_ROOT
+        path = Path(os.environ.get("VIENNA_CHECKS_FILE") or Path(PROJECT_ROOT) / "build" / "checks.jsonl")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        failed = {f.split(" = ")[0] for f in self._failures}
+        with open(path, "a", encoding="utf-8") as f:
+            for m in self._measured:
+                f.write(json.dumps({**m, "profile": self.profile, "weights": self.weights,
+                                    "failed": m["name"] in failed}) + "\n")
+        return path
+
+
+def collected_report(path) -> list:
+    """Lines on the checks collected in ``path`` (``VIENNA_CHECKS=collect``): those that no longer hold."""
+    p = Path(path)
+    rows = [json.loads(x) for x in p.read_text(encoding="utf-8").splitlines() if x.strip()] if p.exists() else []
+    bad = [r for r in rows if r["failed"]]
+    return ([f"{len(rows)} checks collected in {p}; {len(bad)} no longer hold (put the new values in their "
+             "assert cells):"] + [f"  {r['check']}: now {r['value']:.4f}" if r["value"] is not None
+                                  else f"  {r['check']}: now {r['value']}" for r in bad])
+
+
+if __name__ == "__main__":
+    import sys
+    print("\n".join(collected_report(sys.argv[1] if len(sys.argv) > 1 else "build/checks.jsonl")))

@@ -15,9 +15,9 @@ import pandas as pd
 from .metrics import bootstrap_difference, bootstrap_weights, label_ap_resamples
 from .results import RecordError, as_record, load_scores
 
-__all__ = ["summary_table", "against_reference", "change_against", "chance_map", "latest_by_approach", "by_configuration",
-           "records_table", "per_label_ap", "against_baseline", "verdict_lines", "unfreezing_effect",
-           "recommend", "pretraining_gap"]
+__all__ = ["summary_table", "against_reference", "change_against", "chance_map", "latest_by_approach",
+           "by_configuration", "records_table", "per_label_ap", "against_baseline", "verdict_lines",
+           "unfreezing_effect", "recommend", "pretraining_gap"]
 
 
 def summary_table(runs: dict, tuned: bool = True) -> pd.DataFrame:

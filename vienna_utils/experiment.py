@@ -35,7 +35,8 @@ from .trunk import fine_tune as trunk_fine_tune
 from .vienna import DropReport, encode, resolve_unlabelled
 from .weights import Weights, resolve_weights
 
-__all__ = ["PreparedData", "prepare", "Experiment", "Run", "start", "baseline", "seed_runs", "configuration", "extend_train",
+__all__ = ["PreparedData", "prepare", "Experiment", "Run", "start", "baseline", "seed_runs", "configuration",
+           "extend_train",
            # moved, re-exported so notebooks keep working
            "summary_table", "chance_map", "change_against", "record_matches"]
 
