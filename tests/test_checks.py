@@ -69,6 +69,10 @@ def test_collect_mode_prints_the_same_raises_nothing_and_records_measured_values
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [(r["name"], r["value"], r["failed"]) for r in rows] == [("a", 0.5, True), ("b", 0.3, False)]
     assert rows[0]["check"] == "a: 0.200 +/- 0.01"
+    e = checks.Expected("quick", weights="distilled")
+    e.near("nan", float("nan"), 0.2)  # a NaN fails (nothing measured) and is recorded as failed
+    e.report()
+    assert json.loads(out.read_text().splitlines()[-1])["failed"] is True
 
 
 def test_collected_report_lists_the_checks_that_no_longer_hold(tmp_path):

@@ -154,12 +154,13 @@ class Expected:
             value = float(args[1])
         except (TypeError, ValueError):
             value = None
-        self._measured.append({"check": line, "name": args[0], "value": value})
+        self._measured.append({"check": line, "name": args[0], "value": value, "failed": False})
         if self.applies:
             try:
                 check(*args)
             except AssertionError as e:
                 self._failures.append(str(e))
+                self._measured[-1]["failed"] = True
 
     def near(self, name: str, value, expected: float, tol: float = TOL_MAP) -> None:
         """Queue ``near``; the printed line shows the expected value and tolerance, not the value."""
@@ -196,11 +197,9 @@ class Expected:
         from .config import PROJECT_ROOT
         path = Path(os.environ.get("VIENNA_CHECKS_FILE") or Path(PROJECT_ROOT) / "build" / "checks.jsonl")
         path.parent.mkdir(parents=True, exist_ok=True)
-        failed = {f.split(" = ")[0] for f in self._failures}
         with open(path, "a", encoding="utf-8") as f:
             for m in self._measured:
-                f.write(json.dumps({**m, "profile": self.profile, "weights": self.weights,
-                                    "failed": m["name"] in failed}) + "\n")
+                f.write(json.dumps({**m, "profile": self.profile, "weights": self.weights}) + "\n")
         return path
 
 
