@@ -1,10 +1,10 @@
 # Quickstart:  make run   (install, build the embedded dataset, execute the walkthrough;
 #                          make run DATA=labels.csv runs it on your CSV manifest)
 #              make test  (unit tests under TensorFlow, Keras tests again under JAX, notebooks under nbval
-#                          in two lanes; NB_LANES=1 for one after the other)
+#                          two at a time; NB_WORKERS=1 for one after the other)
 #              make lab   (JupyterLab on notebooks/ with the project's kernel)
 #              make lint  (ruff, configured in pyproject.toml)
-#              make notebooks  (re-execute the committed notebooks in place, quick profile, in nbtest's lanes)
+#              make notebooks  (re-execute the committed notebooks in place, quick profile, as nbtest orders them)
 PYTHON  ?= python3
 PROFILE ?= quick
 DATA    ?=
@@ -69,83 +69,46 @@ unit: $(JAX_STAMP)
 	$(PY) -m pytest -n $(TEST_WORKERS) tests/
 	KERAS_BACKEND=jax $(PY) -m pytest -n $(TEST_WORKERS) -m keras tests/
 
-# Notebooks under nbval, two kernels at once: one kernel keeps a 2-core machine about 60% busy (model
-# tracing, the head fits and the analysis run on one thread). Two phases keep the order the records
-# need: 01 trains the baseline and 04 its other seeds, which 05-08 reuse; 09 compares the records of
-# 01-08, so it runs last. Lanes are balanced by measured time. NB_LANES=1: one after the other, as
-# `pytest --nbval notebooks/` does.
-NB_LANES ?= 2
-NB_PHASE1_A := 01 02 04
-NB_PHASE1_B := 03 10
-NB_PHASE2_A := 05 07
-NB_PHASE2_B := 06 08
-nb_files = $(foreach n,$(1),$(wildcard notebooks/$(n)_*.ipynb))
-# $(call two_lanes,A,B,log,command): `command` on notebooks A and on notebooks B, two processes at once;
-# each lane's output goes to build/log-a.log / build/log-b.log, printed when both have ended; fails if either does
-define two_lanes
-	@echo "two lanes: $(1) | $(2)"
-	@$(4) $(call nb_files,$(1)) > build/$(3)-a.log 2>&1 & \
-	a=$$!; trap 'kill $$a 2>/dev/null' INT TERM; \
-	$(4) $(call nb_files,$(2)) > build/$(3)-b.log 2>&1; \
-	b=$$?; wait $$a; a=$$?; \
-	echo "== $(1)"; cat build/$(3)-a.log; echo "== $(2)"; cat build/$(3)-b.log; \
-	test $$a -eq 0 && test $$b -eq 0
-endef
-# $(call nb_two_lanes,A,B,name): nbval on notebooks A and B; logs in build/nbval-name-*.log
-nb_two_lanes = $(call two_lanes,$(1),$(2),nbval-$(3),$(PY) -m pytest -p no:cacheprovider $(NBVAL))
+# Notebooks under nbval, two kernels at once (tools/notebook_queue.py): one kernel keeps a 2-core machine
+# about 60% busy (model tracing, the head fits and the analysis run on one thread). A notebook starts once
+# the notebooks whose records it reads have passed (04 after 01; 05-08 after 04; 09, the comparison, last),
+# the longest ready one first; each notebook's output is printed when it ends (logs in build/nbval/).
+# NB_WORKERS=1: one after the other, as `pytest --nbval notebooks/` does.
+NB_WORKERS ?= 2
+NB_QUEUE = $(PY) tools/notebook_queue.py --workers $(NB_WORKERS)
+NBVAL_RUN := $(PY) -m pytest -p no:cacheprovider $(NBVAL)
 
 nbtest: data
-ifeq ($(NB_LANES),1)
-	$(PY) -m pytest $(NBVAL) notebooks/
-else
 	@mkdir -p build
-	$(call nb_two_lanes,$(NB_PHASE1_A),$(NB_PHASE1_B),phase1)
-	$(call nb_two_lanes,$(NB_PHASE2_A),$(NB_PHASE2_B),phase2)
-	$(PY) -m pytest $(NBVAL) $(call nb_files,09)
-endif
+	$(NB_QUEUE) --logs build/nbval -- $(NBVAL_RUN)
 
 test: unit nbtest
 
 # The committed notebooks (executed under TensorFlow) checked under JAX: the same nbval comparisons and
 # tolerance checks on another backend. JAX's records go to build/results-jax, apart from TensorFlow's;
-# caches are keyed by backend. In the lanes and phases of nbtest; NOTEBOOKS narrows it to those, in one
-# process (JAX is about 4x slower than TensorFlow on a CPU):
+# caches are keyed by backend. NOTEBOOKS narrows it to those (each still trains what it reads, when the
+# notebooks it reads are left out):
 #   make nbtest-jax NOTEBOOKS="notebooks/01_*.ipynb notebooks/10_*.ipynb"
 # (cells run about 4x longer under JAX on a CPU: the stuck-cell limit is an hour there)
-NBVAL_JAX := KERAS_BACKEND=jax VIENNA_RESULTS_DIR=$(CURDIR)/build/results-jax $(PY) -m pytest -p no:cacheprovider \
-	$(NBVAL) --nbval-cell-timeout 3600
 NOTEBOOKS ?=
 nbtest-jax: data
-ifneq ($(strip $(NOTEBOOKS)),)
-	$(NBVAL_JAX) $(NOTEBOOKS)
-else
 	@mkdir -p build
-	$(call two_lanes,$(NB_PHASE1_A),$(NB_PHASE1_B),nbval-jax-phase1,$(NBVAL_JAX))
-	$(call two_lanes,$(NB_PHASE2_A),$(NB_PHASE2_B),nbval-jax-phase2,$(NBVAL_JAX))
-	$(NBVAL_JAX) $(call nb_files,09)
-endif
+	KERAS_BACKEND=jax VIENNA_RESULTS_DIR=$(CURDIR)/build/results-jax \
+		$(NB_QUEUE) --logs build/nbval-jax $(NOTEBOOKS) -- $(NBVAL_RUN) --nbval-cell-timeout 3600
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
 # After a change to code the notebooks show: every committed notebook re-executed where it is (quick
-# profile, as nbval compares them), in the lanes and phases of nbtest (NB_LANES=1: one after the other);
-# a failing notebook stops the run and stays as committed. The assert cells collect instead of raising
-# (VIENNA_CHECKS=collect): the checks whose committed value no longer holds are listed at the end, from
-# build/checks.jsonl, to be put in the assert cells (then `make test`).
-NB_EXECUTE := VIENNA_PROFILE=quick VIENNA_CHECKS=collect VIENNA_CHECKS_FILE=$(CURDIR)/build/checks.jsonl \
-	$(EXECUTE) --in-place
+# profile, as nbval compares them), in nbtest's queue (NB_WORKERS=1: one after the other); a failing
+# notebook stays as committed, and the notebooks that read its records are not run. The assert cells
+# collect instead of raising (VIENNA_CHECKS=collect): the checks whose committed value no longer holds are
+# listed at the end, from build/checks.jsonl, to be put in the assert cells (then `make test`).
+NB_EXECUTE_ENV := VIENNA_PROFILE=quick VIENNA_CHECKS=collect VIENNA_CHECKS_FILE=$(CURDIR)/build/checks.jsonl
 notebooks: $(STAMP)
 	VIENNA_PROFILE=quick $(PY) -m vienna_utils.synthetic
 	@mkdir -p build && rm -f build/checks.jsonl
-ifeq ($(NB_LANES),1)
-	$(NB_EXECUTE) $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
-else
-	@mkdir -p build
-	$(call two_lanes,$(NB_PHASE1_A),$(NB_PHASE1_B),notebooks-phase1,$(NB_EXECUTE))
-	$(call two_lanes,$(NB_PHASE2_A),$(NB_PHASE2_B),notebooks-phase2,$(NB_EXECUTE))
-	$(NB_EXECUTE) $(call nb_files,09)
-endif
+	$(NB_EXECUTE_ENV) $(NB_QUEUE) --logs build/notebooks -- $(EXECUTE) --in-place
 	$(PY) tools/strip_notebook_metadata.py notebooks/[0-9][0-9]_*.ipynb
 	@$(PY) -m vienna_utils.checks build/checks.jsonl
 
