@@ -66,5 +66,37 @@ def rss_mb() -> float:
     return _status("VmRSS")
 
 
+class RssSampler:
+    """Peaks of the two parts of the resident set, sampled every ``interval`` s in a thread (Linux).
+
+    ``RssAnon`` is memory the process holds (arrays, tensors, allocator pools); ``RssFile`` is pages of
+    files it has mapped, such as the memory-mapped image and activation caches: pages read once stay
+    counted in the RSS (and in ``VmHWM``) until the kernel needs them back, and it can reclaim them at any
+    time, since they are clean copies of the file. A peak RSS that grows with the data can be either.
+    """
+
+    def __init__(self, interval: float = 0.02):
+        import threading
+        self.interval, self.anon_mb, self.file_mb = interval, 0.0, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.anon_mb = max(self.anon_mb, _status("RssAnon"))
+            self.file_mb = max(self.file_mb, _status("RssFile"))
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.anon_mb = max(self.anon_mb, _status("RssAnon"))
+        self.file_mb = max(self.file_mb, _status("RssFile"))
+
+
 def peak_mb() -> float:
     return _status("VmHWM")

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _scale_data import make_l3d, peak_mb, reset_peak, rss_mb
+from _scale_data import RssSampler, _status, make_l3d, peak_mb, reset_peak, rss_mb
 
 
 def _setup(folder, n, size):
@@ -70,13 +70,18 @@ def measure(kind, folder, n, size):
                 if epoch == 1:
                     reset_peak()
                     self.before, self.t0 = rss_mb(), time.perf_counter()
+                    self.anon_before, self.file_before = _status("RssAnon"), _status("RssFile")
+                    self.sampler = RssSampler().__enter__()
 
             def on_epoch_end(self, epoch, logs=None):
                 if epoch == 0:
                     out["first_epoch_peak_mb"] = peak_mb()
                 else:
+                    self.sampler.__exit__()
                     out.update(added_mb=peak_mb() - self.before, seconds=time.perf_counter() - self.t0,
-                               second_epoch_peak_mb=peak_mb(), before_second_mb=self.before)
+                               second_epoch_peak_mb=peak_mb(), before_second_mb=self.before,
+                               anon_before_mb=self.anon_before, anon_peak_mb=self.sampler.anon_mb,
+                               file_before_mb=self.file_before, file_peak_mb=self.sampler.file_mb)
 
         train.fine_tune(pipeline.Rows(imgs, tr), y[tr], pipeline.Rows(imgs, va), y[va], head, "top_blocks", w, cfg,
                         callbacks=[EpochMemory()])
@@ -134,11 +139,19 @@ def print_epochs(folder, n, size):
               f"at its start, peak {ep['second_epoch_peak_mb']:.0f} MB: the epoch adds {ep['added_mb']:.0f} MB "
               f"({ep['seconds']:.0f} s); peak of the first epoch (builds and traces the model): "
               f"{ep['first_epoch_peak_mb']:.0f} MB", flush=True)
+        print(f"  of which held by the process (RssAnon) {ep['anon_before_mb']:.0f} MB at the start, peak "
+              f"{ep['anon_peak_mb']:.0f} MB; pages of mapped files (RssFile: the memory-mapped caches, which the "
+              f"kernel can reclaim) {ep['file_before_mb']:.0f} MB at the start, peak {ep['file_peak_mb']:.0f} MB",
+              flush=True)
     growth = eps[1]["second_epoch_peak_mb"] - eps[0]["second_epoch_peak_mb"]
     added = eps[1]["added_mb"] - eps[0]["added_mb"]
+    anon = eps[1]["anon_peak_mb"] - eps[0]["anon_peak_mb"]
+    file = eps[1]["file_peak_mb"] - eps[0]["file_peak_mb"]
     print(f"one epoch with 4x the images ({eps[0]['images']} -> {eps[1]['images']}): peak {growth:+.0f} MB, "
           f"added {added:+.0f} MB   target < 100: {'met' if max(growth, added) < 100 else 'NOT met'} "
           f"(the {eps[0]['added_mb']:.0f} MB an epoch adds at either size is one step's working set)")
+    print(f"  of the peak's growth: held by the process (peak RssAnon) {anon:+.0f} MB, pages of the mapped caches "
+          f"(peak RssFile) {file:+.0f} MB")
 
 
 if __name__ == "__main__":

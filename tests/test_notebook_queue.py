@@ -111,7 +111,10 @@ def test_a_notebook_without_a_measured_time_is_refused_by_name(tmp_path, monkeyp
 
 def test_the_notebook_heading_the_longest_chain_goes_first():
     present = set(queue.MINUTES)
-    assert queue.critical_minutes("01", present) == pytest.approx(1.7 + 23.9 + 10.2 + 0.3)
+    m = queue.MINUTES
+    assert queue.critical_minutes("01", present) == pytest.approx(
+        m["01"] + m["04"] + max(m[n] for n in ("05", "06", "07", "08")) + m["09"])
+    assert queue.critical_minutes("09", present) == m["09"] and queue.critical_minutes("10", present) == m["10"]
     ready = [Path(f"{n}_x.ipynb") for n in ("01", "02", "03", "10")]
     assert queue.next_ready(ready, set(), present).name == "03_x.ipynb"
     assert queue.next_ready(ready[:2] + ready[3:], set(), present).name == "01_x.ipynb"

@@ -12,8 +12,8 @@ A notebook that fails stops the notebooks that need it (they are reported as not
 run. The exit status is 0 only when every notebook passed.
 
 Each worker gets ``cores // workers`` TensorFlow threads (``TF_NUM_INTRAOP_THREADS``, unless set): two
-kernels on two cores each with two threads spend time contending; one thread each runs about 12% faster
-(README, Tests).
+kernels on two cores with two threads each contend for the cores; with one thread each, a top-blocks run
+took about 15% less time (README, Tests).
 """
 from __future__ import annotations
 
@@ -37,10 +37,10 @@ NEEDS = {
     "09": ("01", "02", "03", "04", "05", "06", "07", "08"),
 }
 
-#: Minutes each notebook ran in its last re-execution (quick profile, TensorFlow, two at once on the
-#: 2-core machine): the order among ready notebooks (:func:`next_ready`).
-MINUTES = {"01": 1.7, "02": 4.2, "03": 41.5, "04": 23.9, "05": 8.0, "06": 9.5, "07": 10.2, "08": 5.1,
-           "09": 0.3, "10": 0.4}
+#: Minutes each notebook took under nbval in this queue (quick profile, TensorFlow, two at once on the 2-core
+#: machine, fresh clone, 2026-12-02): the order among ready notebooks (:func:`next_ready`).
+MINUTES = {"01": 1.4, "02": 1.9, "03": 17.7, "04": 8.2, "05": 4.7, "06": 5.5, "07": 5.5, "08": 2.8,
+           "09": 0.3, "10": 0.5}
 
 
 def number(path) -> str:
