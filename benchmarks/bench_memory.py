@@ -10,6 +10,11 @@
    adds at any size is the working set of one step (activations of a training batch of 32 and of a validation
    batch of 128 at 224 px), which does not depend on the number of images; EPOCH_N's default (1,100: 137
    validation images) already fills the validation batch, so the two sizes share that working set.
+   Each epoch figure is also split into the memory the process holds (peak ``RssAnon``, sampled every
+   20 ms) and pages of mapped files (peak ``RssFile``: libraries and memory-mapped caches, which the kernel
+   can reclaim), with ``RssAnon`` at the start of the first epoch too, to tell which part grows.
+   ``BENCH_MEMORY_LOADER=pydataset`` trains through :class:`vienna_utils.pipeline.Batches` (the other
+   backends' loader) instead of TensorFlow's ``tf.data`` path, to compare the two.
 Usage: python benchmarks/bench_memory.py [SMALL=500] [--big 4000] [--epoch-n 1100] [--size 224] [--epoch-only]
 (about 25 minutes on a 2-core CPU with the defaults; each figure from a fresh process)
 """
@@ -54,6 +59,9 @@ def measure(kind, folder, n, size):
         imgs = pipeline.image_array(paths, size)
         out.update(added_mb=peak_mb() - before, cached=info["cached"], rows=len(feats) + len(imgs))
     elif kind == "epoch":
+        if os.environ.get("BENCH_MEMORY_LOADER") == "pydataset":  # the other backends' loader, on TensorFlow
+            pipeline.fit_input = lambda x, y, b, shuffle=True, seed=0: {"x": pipeline.Batches(
+                pipeline.Rows.of(x), np.asarray(y, "float32"), b, shuffle=shuffle, seed=seed), "shuffle": False}
         imgs = pipeline.image_array(paths, size)
         rng = np.random.default_rng(0)
         y = (rng.random((n, 5)) < 0.3).astype("float32")
@@ -67,6 +75,8 @@ def measure(kind, folder, n, size):
             """The second epoch's added peak RSS: the first one builds and traces the model."""
 
             def on_epoch_begin(self, epoch, logs=None):
+                if epoch == 0:
+                    out["anon_first_start_mb"] = _status("RssAnon")
                 if epoch == 1:
                     reset_peak()
                     self.before, self.t0 = rss_mb(), time.perf_counter()
@@ -139,7 +149,8 @@ def print_epochs(folder, n, size):
               f"at its start, peak {ep['second_epoch_peak_mb']:.0f} MB: the epoch adds {ep['added_mb']:.0f} MB "
               f"({ep['seconds']:.0f} s); peak of the first epoch (builds and traces the model): "
               f"{ep['first_epoch_peak_mb']:.0f} MB", flush=True)
-        print(f"  of which held by the process (RssAnon) {ep['anon_before_mb']:.0f} MB at the start, peak "
+        print(f"  of which held by the process (RssAnon) {ep['anon_first_start_mb']:.0f} MB at the first epoch's "
+              f"start, {ep['anon_before_mb']:.0f} MB at the second's, peak "
               f"{ep['anon_peak_mb']:.0f} MB; pages of mapped files (RssFile: the memory-mapped caches, which the "
               f"kernel can reclaim) {ep['file_before_mb']:.0f} MB at the start, peak {ep['file_peak_mb']:.0f} MB",
               flush=True)
