@@ -59,14 +59,20 @@ def measure(kind, folder, n, size):
         imgs = pipeline.image_array(paths, size)
         out.update(added_mb=peak_mb() - before, cached=info["cached"], rows=len(feats) + len(imgs))
     elif kind == "epoch":
-        if os.environ.get("BENCH_MEMORY_LOADER") == "pydataset":  # the other backends' loader, on TensorFlow
+        loader = os.environ.get("BENCH_MEMORY_LOADER", "default")
+        if loader not in ("default", "pydataset"):
+            sys.exit(f"BENCH_MEMORY_LOADER={loader!r}: use 'pydataset' (vienna_utils.pipeline.Batches) or leave it "
+                     "unset (the backend's own loader: tf.data on TensorFlow)")
+        out["loader"] = loader
+        if loader == "pydataset":  # the other backends' loader, on TensorFlow
             pipeline.fit_input = lambda x, y, b, shuffle=True, seed=0: {"x": pipeline.Batches(
                 pipeline.Rows.of(x), np.asarray(y, "float32"), b, shuffle=shuffle, seed=seed), "shuffle": False}
         imgs = pipeline.image_array(paths, size)
         rng = np.random.default_rng(0)
         y = (rng.random((n, 5)) < 0.3).astype("float32")
         tr, va = np.arange(0, n - n // 8), np.arange(n - n // 8, n)
-        head = train.fit_head(rng.normal(size=(64, 1280)).astype("float32"), y[:64],
+        k = min(64, n)  # a head trained on random features: only its shapes matter here
+        head = train.fit_head(rng.normal(size=(k, 1280)).astype("float32"), y[:k],
                               rng.normal(size=(16, 1280)).astype("float32"), y[:16], train.FitConfig(epochs=1)).model
         cfg = train.FitConfig(epochs=2, early_stop=False, batch_size=32, learning_rate=1e-4)
         import keras
@@ -145,7 +151,8 @@ def print_epochs(folder, n, size):
     for k in (n, 4 * n):
         ep = run("epoch", folder, k, size)
         eps.append(ep)
-        print(f"one top-blocks epoch (the second), {ep['images']} training images: RSS {ep['before_second_mb']:.0f} MB "
+        print(f"one top-blocks epoch (the second), {ep['images']} training images ({ep['loader']} loader): "
+              f"RSS {ep['before_second_mb']:.0f} MB "
               f"at its start, peak {ep['second_epoch_peak_mb']:.0f} MB: the epoch adds {ep['added_mb']:.0f} MB "
               f"({ep['seconds']:.0f} s); peak of the first epoch (builds and traces the model): "
               f"{ep['first_epoch_peak_mb']:.0f} MB", flush=True)
