@@ -32,7 +32,7 @@ def tiny_weights(tmp_path_factory):
     """A one-step pretraining on a tiny configuration: (weights file, provenance)."""
     out = tmp_path_factory.mktemp("pretrain") / "w.npz"
     prov = pretrain.pretrain(out, n_classes=600, image_size=32, batch_size=8, max_steps=1, val_per_class=1,
-                             log=None)
+                             log=None, run_eagerly=True)
     return out, prov
 
 
@@ -70,7 +70,7 @@ def test_pretraining_continues_from_saved_weights_and_sums_its_stages(tiny_weigh
     first, p1 = tiny_weights
     second = tmp_path / "w2.npz"
     p2 = pretrain.pretrain(second, image_size=32, batch_size=4, max_steps=1, val_per_class=1, log=None,
-                           seed=1, init=first)
+                           seed=1, init=first, run_eagerly=True)
     assert [st["init"] for st in p2["stages"]] == ["random", p1["md5"]]
     assert p2["steps"] == 2 and p2["images_seen"] == 8 + 4
     assert p2["stages"][1]["seed"] == 1 and p2["stages"][1]["md5"] == p2["md5"]

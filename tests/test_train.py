@@ -37,6 +37,31 @@ def test_fit_head_is_deterministic_for_a_seed():
     np.testing.assert_allclose(a, b, rtol=1e-6)
 
 
+def test_fit_head_several_steps_per_call_trains_the_same_head(monkeypatch):
+    """On TensorFlow, fit_head runs HEAD_STEPS_PER_EXECUTION steps per call on one device: the same steps in
+    the same order (dropout, shuffling, the epoch's loss, early stopping), so the same head as one step per
+    call. 150 rows in batches of 32 (5 steps an epoch, fewer than one call's 16) and of 4 (38 steps:
+    16 + 16 + 6). On JAX it runs one step per call (see fit_head)."""
+    from vienna_utils import config
+    x, y = _separable()
+    assert train.HEAD_STEPS_PER_EXECUTION > 1
+    if config.import_keras().backend.backend() != "tensorflow":
+        cfg = train.FitConfig(epochs=2, seed=3)
+        assert train.fit_head(x[:150], y[:150], x[150:], y[150:], cfg).model.steps_per_execution == 1
+        return
+    for batch in (32, 4):
+        cfg = train.FitConfig(epochs=12, patience=2, learning_rate=3e-2, seed=3, batch_size=batch)
+        fast = train.fit_head(x[:150], y[:150], x[150:], y[150:], cfg)
+        monkeypatch.setattr(train, "HEAD_STEPS_PER_EXECUTION", 1)
+        one = train.fit_head(x[:150], y[:150], x[150:], y[150:], cfg)
+        monkeypatch.undo()
+        assert fast.model.steps_per_execution == train.HEAD_STEPS_PER_EXECUTION and one.model.steps_per_execution == 1
+        assert (fast.epochs_run, fast.best_epoch) == (one.epochs_run, one.best_epoch)
+        np.testing.assert_allclose(fast.history["loss"], one.history["loss"], rtol=1e-6)
+        for a, b in zip(fast.model.get_weights(), one.model.get_weights()):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
 def test_fine_tune_runs_two_phases_on_images():
     rng = np.random.default_rng(0)
     imgs = rng.integers(0, 255, (12, 32, 32, 3), dtype=np.uint8)

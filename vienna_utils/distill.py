@@ -270,7 +270,8 @@ def distill(out: Path, init="random", image_size: int = 96, batch_size: int = 12
             max_steps: int | None = None, learning_rate: float = 2e-3, seed: int = 0, mark_seed: int | None = None,
             pool_size: int = 20000, workers: int | None = None, glyph_fraction: float = 0.25,
             logit_weight: float = 0.5, temperature: float = 2.0, epoch_steps: int = 50,
-            steps_per_execution: int = 1, val_images: int = 256, jit_compile=True, log=print) -> dict:
+            steps_per_execution: int = 1, val_images: int = 256, jit_compile=True, run_eagerly: bool = False,
+            log=print) -> dict:
     """Train EfficientNetB0 to reproduce EfficientNet-Lite0's pooled ImageNet features; save it with provenance.
 
     Parameters
@@ -295,6 +296,9 @@ def distill(out: Path, init="random", image_size: int = 96, batch_size: int = 12
     jit_compile : bool
         Compile the step with XLA (on JAX it must be: checked after compile).
         False only for quick tests.
+    run_eagerly : bool
+        Run the step op by op, untraced: for tiny runs (the unit tests), where tracing the
+        whole network's training step takes longer than the steps themselves.
 
     Returns
     -------
@@ -320,8 +324,8 @@ def distill(out: Path, init="random", image_size: int = 96, batch_size: int = 12
     loss, cosine = _losses(keras, logit_weight, temperature)
     jax = keras.backend.backend() == "jax"
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=[cosine],
-                  jit_compile=jit_compile, steps_per_execution=steps_per_execution)
-    if jax and jit_compile and not model.jit_compile:
+                  jit_compile=jit_compile, steps_per_execution=steps_per_execution, run_eagerly=run_eagerly)
+    if jax and jit_compile and not run_eagerly and not model.jit_compile:
         raise RuntimeError("the distillation step is not compiled with XLA (model.jit_compile is False)")
     pool = RenderPool(pool_size, render_size, mark_seed, 2000 + seed, glyph_fraction, workers).fill(log)
     val = RenderPool(val_images, render_size, VAL_SEED, VAL_SEED, glyph_fraction, workers=1).fill()

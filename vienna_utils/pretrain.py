@@ -241,7 +241,8 @@ def load_backbone_weights(backbone, path: Path):
 
 def pretrain(out: Path = DEFAULT_WEIGHTS, n_classes: int = 600, image_size: int = 64, batch_size: int = 64,
              minutes: float = 60.0, max_steps: int | None = None, val_per_class: int = 4, seed: int = 0,
-             learning_rate: float = 2e-3, log_every: int = 200, log=print, init: Path | None = None) -> dict:
+             learning_rate: float = 2e-3, log_every: int = 200, log=print, init: Path | None = None,
+             run_eagerly: bool = False) -> dict:
     """Train EfficientNetB0 on the glyph task for a time or step budget; save the backbone.
 
     Parameters
@@ -253,6 +254,9 @@ def pretrain(out: Path = DEFAULT_WEIGHTS, n_classes: int = 600, image_size: int 
         than the earlier run's so the new batches are new images. Steps, images
         seen and training time in the provenance are then totals over all
         stages, each stage listed under ``stages``.
+    run_eagerly : bool
+        Run the step op by op, untraced: for tiny runs (the unit tests), where tracing the
+        whole network's training step takes longer than the steps themselves.
 
     Returns the provenance dict, also written next to ``out`` as JSON.
     """
@@ -268,7 +272,8 @@ def pretrain(out: Path = DEFAULT_WEIGHTS, n_classes: int = 600, image_size: int 
     x = keras.layers.Dropout(0.2)(backbone(inp))
     model = keras.Model(inp, keras.layers.Dense(n_classes, activation="softmax", dtype="float32")(x))
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                  loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["sparse_categorical_accuracy"])
+                  loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["sparse_categorical_accuracy"],
+                  run_eagerly=run_eagerly)
     train = GlyphBatches(classes, image_size, batch_size, seed)
     val_rng = np.random.default_rng((0, 10 ** 9))  # one validation set for every stage and seed
     yv = np.repeat(np.arange(n_classes), val_per_class)
