@@ -67,3 +67,5 @@ print(f"fit_head, {HEAD_EPOCHS} epochs of {n_tr} rows, 1 step per call:   {fits[
 print(f"fit_head, {steps_default} steps per call (ran {fits[steps_default][1]}):       "
       f"{fits[steps_default][0]:8.2f} s   ratio {fits[1][0] / fits[steps_default][0]:.2f}x; "
       f"same weights: {same}")
+if not same:
+    raise SystemExit("fit_head trained a different head with several steps per call: it must train the same one")

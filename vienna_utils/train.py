@@ -177,11 +177,12 @@ def fit_head(features_train, y_train, features_val, y_val, cfg: FitConfig, distr
     dist = resolve_distribution(distribution)
     keras.utils.set_random_seed(cfg.seed)
     # TensorFlow on one device: several steps per call of the traced function (the same steps in the same
-    # order, so the same weights; 1.65x faster for the plain head on the 2-core CPU, where a step of so
-    # small a model is mostly the call's overhead). One step per call elsewhere: distributed,
-    # PaddingCorrection reads the logs batch by batch; on JAX, Keras 3.15 loops over the steps in Python
-    # (nothing to gain), and with the project's shuffled batches its epochs then differ from one step per
-    # call from the fifth epoch on (tests/test_train.py).
+    # order, so the same weights: tests/test_train.py; 1.5x faster on one thread, 1.9x on two, for the plain
+    # head on the 2-core CPU, where a step of so small a model is mostly the call's overhead:
+    # benchmarks/bench_frozen_cache.py). One step per call elsewhere: distributed, PaddingCorrection reads
+    # the logs batch by batch; on JAX, Keras 3.15 loops over the steps in Python (nothing to gain), and in
+    # one trial with the project's shuffled batches its epochs differed from one step per call from the
+    # fifth epoch on.
     steps = HEAD_STEPS_PER_EXECUTION if dist.engine is None and keras.backend.backend() == "tensorflow" else 1
     with dist.scope():
         head = build_head(features_train.shape[1], np.asarray(y_train).shape[1], cfg.dropout,
