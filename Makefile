@@ -66,8 +66,8 @@ $(JAX_STAMP): $(STAMP)
 TEST_WORKERS ?= 2
 
 unit: $(JAX_STAMP)
-	$(PY) -m pytest -n $(TEST_WORKERS) tests/
-	KERAS_BACKEND=jax $(PY) -m pytest -n $(TEST_WORKERS) -m keras tests/
+	$(PY) -m pytest -n $(TEST_WORKERS) --durations=8 tests/
+	KERAS_BACKEND=jax $(PY) -m pytest -n $(TEST_WORKERS) --durations=8 -m keras tests/
 
 # Notebooks under nbval, two kernels at once (tools/notebook_queue.py): one kernel keeps a 2-core machine
 # about 60% busy (model tracing, the head fits and the analysis run on one thread). A notebook starts once
@@ -129,6 +129,8 @@ reference: $(STAMP)
 		VIENNA_PROFILE=$(REF_PROFILE) VIENNA_RESULTS_DIR=$(CURDIR)/$(REF_DIR)/results \
 			$(EXECUTE) --profile $(REF_PROFILE) notebooks/$$nb.ipynb $(REF_DIR)/$$nb.ipynb; \
 	done
+	@# the new set replaces the profile's old records (a configuration renamed or dropped leaves none behind)
+	rm -f results/reference/*_$(REF_PROFILE).json results/reference/*_$(REF_PROFILE).scores.npz
 	@for f in $(REF_DIR)/results/runs/*.json $(REF_DIR)/results/runs/*.scores.npz; do \
 		cp $$f results/reference/.$$(basename $$f).tmp && mv results/reference/.$$(basename $$f).tmp results/reference/$$(basename $$f); \
 	done

@@ -1,5 +1,6 @@
 """Experiment orchestration: the baseline read from records, the record a run saves, extend_train."""
 import dataclasses
+import json
 from types import SimpleNamespace
 
 import numpy as np
@@ -47,6 +48,34 @@ def test_a_record_saved_before_a_profile_field_existed_matches_while_the_field_k
     one_seed = SimpleNamespace(**{**vars(ex), "P": dataclasses.replace(ex.P, seeds=1)})
     assert not results.record_matches(older, one_seed)  # made before the field: counts as its default only
     assert not results.record_matches({**older, "profile_settings": {**older["profile_settings"], "patience": 99}}, ex)
+
+
+def test_fine_tuning_rate_is_the_backbones_own_where_the_profile_has_one():
+    quick, cpu = config.PROFILES["quick"], config.PROFILES["cpu"]
+    assert quick.fine_tune_rate("efficientnet_lite0") == 3e-4 != quick.fine_tune_lr
+    assert quick.fine_tune_rate("efficientnet_b0") == quick.fine_tune_lr == quick.fine_tune_rate()
+    assert cpu.fine_tune_rate("efficientnet_lite0") == cpu.fine_tune_lr  # chosen on quick only
+    data = SimpleNamespace(profile=quick)
+    lite0 = Weights("imagenet", "x.npz", "m", "imagenet", backbone="efficientnet_lite0")
+    b0 = Weights("distilled", "y.npz", "n", "distilled")
+    assert experiment.Experiment(data, weights=lite0, save=False).fine_tune_config().learning_rate == 3e-4
+    assert experiment.Experiment(data, weights=b0, save=False).fine_tune_config().learning_rate == 1e-3
+    assert experiment.Experiment(data, weights=lite0, save=False).fine_tune_config(
+        learning_rate=1e-5).learning_rate == 1e-5  # an override still wins
+
+
+def test_a_record_read_back_from_json_matches_its_profile(tmp_path):
+    ex = _ex()
+    rec = json.loads(json.dumps(_record(ex)))  # as saved and read: tuples become lists
+    assert rec["profile_settings"]["fine_tune_lr_by_backbone"] == {"efficientnet_lite0": 3e-4}
+    assert results.record_matches(rec, ex)
+    older = json.loads(json.dumps(_record(ex)))
+    del older["profile_settings"]["fine_tune_lr_by_backbone"]  # written before the field existed
+    assert not results.record_matches(older, ex)  # quick changed the field's default
+    cpu = SimpleNamespace(**{**vars(ex), "P": config.PROFILES["cpu"]})
+    older_cpu = {**older, "profile_settings": {k: v for k, v in config.PROFILES["cpu"].as_dict().items()
+                                               if k != "fine_tune_lr_by_backbone"}}
+    assert results.record_matches(older_cpu, cpu)  # cpu keeps the default: still matches
 
 
 @pytest.fixture

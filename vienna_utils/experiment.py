@@ -256,9 +256,10 @@ class Experiment:
         return FitConfig(**{**kw, **overrides})
 
     def fine_tune_config(self, **overrides) -> FitConfig:
-        """The profile's fine-tuning settings, with ``overrides``."""
+        """The profile's fine-tuning settings for this backbone (:meth:`Profile.fine_tune_rate`), with ``overrides``."""
         kw = dict(epochs=self.P.fine_tune_epochs, batch_size=self.P.batch_size,
-                  learning_rate=self.P.fine_tune_lr, patience=self.P.patience, seed=self.P.seed)
+                  learning_rate=self.P.fine_tune_rate(self.weights.backbone), patience=self.P.patience,
+                  seed=self.P.seed)
         return FitConfig(**{**kw, **overrides})
 
     def run(self, mode: str = "frozen", approach: str = "baseline", train_idx=None, Y=None, labels=None,

@@ -430,7 +430,7 @@ def _settings_match(saved: dict, profile) -> bool:
     and no longer matches one that changes it.
     """
     now = profile.as_dict()
-    added = {f.name: f.default for f in fields(profile)
+    added = {f.name: profile.json_value(f.name, f.default) for f in fields(profile)
              if f.name not in saved and f.name in now and f.default is not MISSING}
     return {**added, **saved} == now
 
