@@ -12,6 +12,8 @@ from vienna_utils import results
 from vienna_utils.results import Record, RecordError, RecordWarning
 
 REFERENCE = Path(__file__).resolve().parents[1] / "results" / "reference"
+#: Records of format version 1 (the cpu reference of 2026-11-23, before records had a purpose and a version)
+RECORDS_V1 = Path(__file__).resolve().parent / "data" / "records_v1"
 
 
 def _rec(run="nb_baseline_frozen_quick", **kw):
@@ -107,9 +109,9 @@ def test_older_records_with_damaged_scores_name_the_file(tmp_path):
     assert "upgraded_from_version" not in legacy and results.load_scores(legacy) is None
 
 
-def test_reference_records_written_before_versions_load_with_their_purpose(tmp_path):
-    recs = results.load_records(REFERENCE, strict=True)
-    assert len(recs) == len(list(REFERENCE.glob("*.json"))) > 0
+def test_records_written_before_versions_load_with_their_purpose(tmp_path):
+    recs = results.load_records(RECORDS_V1, strict=True)
+    assert len(recs) == len(list(RECORDS_V1.glob("*.json"))) == 5
     assert all(r.version == results.RECORD_VERSION and r["upgraded_from_version"] == 1 for r in recs)
     seeds = results.select(recs, purpose="seed")
     assert sorted(r.seed for r in seeds) == [1, 2, 3, 4]
@@ -118,11 +120,22 @@ def test_reference_records_written_before_versions_load_with_their_purpose(tmp_p
     assert len(approaches) == len(recs) - 4 and not [r for r in approaches if r.approach.startswith("seed-")]
     y, s = results.load_scores(approaches[0])  # older records: scores read without a hash to check
     assert y.shape == s.shape == (approaches[0].n_test, len(approaches[0].labels))
-    seed1 = json.loads((REFERENCE / "08_seed-1_frozen_cpu.json").read_text())
+    seed1 = json.loads((RECORDS_V1 / "08_seed-1_frozen_cpu.json").read_text())
     posted = Record.from_dict({**seed1, "run": "03_baseline_frozen_posted-head_cpu", "approach": "baseline",
                                "head": "posted"})
     weights = Record.from_dict({**seed1, "run": "03_weights-random_frozen_cpu", "approach": "weights-random"})
     assert (posted.purpose, weights.purpose, weights.approach) == ("posted", "weights", "baseline")
+
+
+def test_the_committed_reference_loads_strictly_with_its_checked_scores():
+    recs = results.load_records(REFERENCE, strict=True)
+    assert len(recs) == len(list(REFERENCE.glob("*.json"))) > 0
+    for r in recs:
+        assert r.version == results.RECORD_VERSION and r.scores_sha256  # current format, scores hashed
+        y, s = results.load_scores(r)  # raises if a scores file is missing or not the one saved with the run
+        assert y.shape == s.shape == (r.n_test, len(r.labels))
+    baseline = [r for r in recs if (r.approach, r.purpose) == ("baseline", "approach")]
+    assert {r.mode for r in baseline} == {"frozen", "top_blocks"}  # what notebook 09 compares against
 
 
 def test_a_newer_record_version_is_refused_naming_the_file(tmp_path):
