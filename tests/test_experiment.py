@@ -64,7 +64,7 @@ def test_fine_tuning_rate_is_the_backbones_own_where_the_profile_has_one():
         learning_rate=1e-5).learning_rate == 1e-5  # an override still wins
 
 
-def test_a_record_read_back_from_json_matches_its_profile(tmp_path):
+def test_a_record_read_back_from_json_matches_its_profile():
     ex = _ex()
     rec = json.loads(json.dumps(_record(ex)))  # as saved and read: tuples become lists
     assert rec["profile_settings"]["fine_tune_lr_by_backbone"] == {"efficientnet_lite0": 3e-4}
